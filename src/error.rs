@@ -1,0 +1,63 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in omnidewarp.
+///
+/// Variants carry enough context (file, key, parameter) for a one-line message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A model or view parameter is out of its domain (NaN, negative radius, …).
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// Parameter name as it appears in calibration files or the API.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A calibration file could not be read or understood.
+    #[error("{}: {}{reason}", path.display(), key.as_ref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
+    CalibrationFile {
+        /// The file.
+        path: PathBuf,
+        /// The offending key, when one is to blame.
+        key: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A frame's buffer does not match its declared size, stride or format.
+    #[error("bad frame layout: {0}")]
+    FrameLayout(String),
+    /// The output buffer does not match what the view needs.
+    #[error("bad output buffer: {0}")]
+    OutputLayout(String),
+    /// An image could not be decoded or encoded.
+    #[error("image: {0}")]
+    Image(#[from] image::ImageError),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system error.
+        source: std::io::Error,
+    },
+    /// No usable GPU adapter was found.
+    #[error("no GPU adapter found ({0})")]
+    NoGpu(String),
+    /// The GPU backend failed.
+    #[error("GPU: {0}")]
+    Gpu(String),
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorthand for [`Error::InvalidParameter`].
+pub(crate) fn invalid(name: &str, reason: impl Into<String>) -> Error {
+    Error::InvalidParameter {
+        name: name.to_owned(),
+        reason: reason.into(),
+    }
+}

@@ -1,0 +1,274 @@
+//! The ring model: an equiangular mirror seen from below, radius linear in elevation,
+//! optionally bent by a sampled radial profile.
+
+use glam::{DVec2, DVec3};
+
+use super::{finite, heading_elevation, positive};
+use crate::Result;
+use crate::error::invalid;
+
+/// Most knots a radial profile may have (the two ends included); the GPU keeps them in a
+/// fixed-size uniform array.
+pub const MAX_PROFILE_KNOTS: usize = 16;
+
+/// Elevation as a function of radius: piecewise linear through `(radius, elevation)` knots,
+/// radius strictly increasing, elevation strictly monotonic. The first and last knots are the
+/// ring's inner and outer edges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadialProfile {
+    knots: Vec<(f64, f64)>,
+}
+
+impl RadialProfile {
+    /// A profile through `knots` (radius px, elevation rad), checked for monotonicity.
+    pub fn new(knots: Vec<(f64, f64)>) -> Result<Self> {
+        if knots.len() < 2 || knots.len() > MAX_PROFILE_KNOTS {
+            return Err(invalid(
+                "profile",
+                format!("needs 2 to {MAX_PROFILE_KNOTS} knots, got {}", knots.len()),
+            ));
+        }
+        for &(r, e) in &knots {
+            finite("profile", r)?;
+            finite("profile", e)?;
+            if r < 0.0 {
+                return Err(invalid("profile", format!("negative radius {r}")));
+            }
+            if e.abs() > std::f64::consts::FRAC_PI_2 {
+                return Err(invalid("profile", "elevation outside [-90°, 90°]"));
+            }
+        }
+        let rising = knots[1].1 > knots[0].1;
+        for w in knots.windows(2) {
+            if w[1].0 <= w[0].0 {
+                return Err(invalid("profile", "radii must increase strictly"));
+            }
+            if (w[1].1 > w[0].1) != rising || w[1].1 == w[0].1 {
+                return Err(invalid("profile", "elevations must be strictly monotonic"));
+            }
+        }
+        Ok(Self { knots })
+    }
+
+    /// The straight line from `(r_in, e_in)` to `(r_out, e_out)`.
+    pub fn linear(r_in: f64, e_in: f64, r_out: f64, e_out: f64) -> Result<Self> {
+        Self::new(vec![(r_in, e_in), (r_out, e_out)])
+    }
+
+    /// The knots, inner edge first.
+    #[must_use]
+    pub fn knots(&self) -> &[(f64, f64)] {
+        &self.knots
+    }
+
+    /// Inner and outer radius.
+    #[must_use]
+    pub fn radius_range(&self) -> (f64, f64) {
+        (self.knots[0].0, self.knots[self.knots.len() - 1].0)
+    }
+
+    /// Elevations at the inner and outer radius.
+    #[must_use]
+    pub fn elevation_ends(&self) -> (f64, f64) {
+        (self.knots[0].1, self.knots[self.knots.len() - 1].1)
+    }
+
+    /// Elevation at radius `r`, `None` outside the ring.
+    #[must_use]
+    pub fn elevation(&self, r: f64) -> Option<f64> {
+        let (r_in, r_out) = self.radius_range();
+        if !(r_in..=r_out).contains(&r) {
+            return None;
+        }
+        let k = self
+            .knots
+            .partition_point(|&(kr, _)| kr <= r)
+            .clamp(1, self.knots.len() - 1);
+        let ((r0, e0), (r1, e1)) = (self.knots[k - 1], self.knots[k]);
+        Some(e0 + (r - r0) * (e1 - e0) / (r1 - r0))
+    }
+
+    /// Radius at elevation `e`, `None` outside the ring's elevation range.
+    #[must_use]
+    pub fn radius(&self, e: f64) -> Option<f64> {
+        let (e_a, e_b) = self.elevation_ends();
+        let rising = e_b > e_a;
+        if !(e_a.min(e_b)..=e_a.max(e_b)).contains(&e) {
+            return None;
+        }
+        let k = self
+            .knots
+            .partition_point(|&(_, ke)| if rising { ke <= e } else { ke >= e })
+            .clamp(1, self.knots.len() - 1);
+        let ((r0, e0), (r1, e1)) = (self.knots[k - 1], self.knots[k]);
+        Some(r0 + (e - e0) * (r1 - r0) / (e1 - e0))
+    }
+
+    fn scaled(&self, s: f64) -> Self {
+        Self {
+            knots: self.knots.iter().map(|&(r, e)| (r * s, e)).collect(),
+        }
+    }
+}
+
+/// An equiangular mirror imaged as a ring ("donut").
+///
+/// Forward (DESIGN.md): `r = profile.radius(e)`, `t = h − heading_at_top`,
+/// `x = cx − s·r·sin t`, `y = cy − r·cos t`, with `s = +1` when `mirrored` (heading grows
+/// counter-clockwise on the image, the normal case for a mirror) and `s = −1` for a direct view.
+/// Outside the profile's radius range there is no data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RingModel {
+    /// Ring centre, pixels.
+    pub center: DVec2,
+    /// Elevation versus radius (linear for an ideal equiangular mirror).
+    pub profile: RadialProfile,
+    /// Heading of the ray imaged straight above the centre, radians.
+    pub heading_at_top: f64,
+    /// `true` for a mirror (`s = +1`), `false` for a direct view (`s = −1`).
+    pub mirrored: bool,
+}
+
+impl RingModel {
+    /// A ring with a linear profile.
+    pub fn new(
+        center: DVec2,
+        (radius_inner, radius_outer): (f64, f64),
+        (elevation_inner, elevation_outer): (f64, f64),
+        heading_at_top: f64,
+        mirrored: bool,
+    ) -> Result<Self> {
+        let ring = Self {
+            center,
+            profile: RadialProfile::linear(
+                radius_inner,
+                elevation_inner,
+                radius_outer,
+                elevation_outer,
+            )?,
+            heading_at_top,
+            mirrored,
+        };
+        ring.validate()?;
+        Ok(ring)
+    }
+
+    /// Checks every parameter; the calibration loader calls this.
+    pub fn validate(&self) -> Result<()> {
+        finite("center", self.center.x)?;
+        finite("center", self.center.y)?;
+        finite("heading_at_top_deg", self.heading_at_top)?;
+        let (r_in, r_out) = self.profile.radius_range();
+        if r_in < 0.0 {
+            return Err(invalid(
+                "radius_inner",
+                format!("must not be negative, got {r_in}"),
+            ));
+        }
+        positive("radius_outer", r_out)?;
+        if r_in >= r_out {
+            return Err(invalid(
+                "radius_inner",
+                format!("must be less than radius_outer ({r_in} ≥ {r_out})"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn sign(&self) -> f64 {
+        if self.mirrored { 1.0 } else { -1.0 }
+    }
+
+    /// Frame pixel of a world direction, `None` outside the ring.
+    #[must_use]
+    pub fn project(&self, d: DVec3) -> Option<DVec2> {
+        let (h, e) = heading_elevation(d);
+        let r = self.profile.radius(e)?;
+        let (st, ct) = (h - self.heading_at_top).sin_cos();
+        Some(DVec2::new(
+            self.center.x - self.sign() * r * st,
+            self.center.y - r * ct,
+        ))
+    }
+
+    /// World direction (unit) of a frame pixel, `None` outside the ring.
+    #[must_use]
+    pub fn unproject(&self, p: DVec2) -> Option<DVec3> {
+        let v = p - self.center;
+        let r = v.length();
+        let e = self.profile.elevation(r)?;
+        let t = (-self.sign() * v.x).atan2(-v.y);
+        Some(super::direction(t + self.heading_at_top, e))
+    }
+
+    /// The ring in a frame scaled by `s` (pixel-centre convention).
+    #[must_use]
+    pub fn scaled(&self, s: f64) -> Self {
+        Self {
+            center: (self.center + 0.5) * s - 0.5,
+            profile: self.profile.scaled(s),
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::direction;
+
+    fn ring() -> RingModel {
+        RingModel::new(
+            DVec2::new(1439.5, 1439.5),
+            (492.5, 1411.2),
+            (-55f64.to_radians(), 60f64.to_radians()),
+            0.3,
+            true,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn north_on_the_horizon_is_above_the_centre() {
+        let r = RingModel {
+            heading_at_top: 0.0,
+            ..ring()
+        };
+        let p = r.project(direction(0.0, 0.0)).unwrap();
+        assert!((p.x - 1439.5).abs() < 1e-9 && p.y < 1439.5);
+        // Mirrored: east (heading +90°) lies left of the centre.
+        let east = r
+            .project(direction(std::f64::consts::FRAC_PI_2, 0.0))
+            .unwrap();
+        assert!(east.x < 1439.5 && (east.y - 1439.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn project_unproject_identity_with_profile() {
+        let mut r = ring();
+        r.profile = RadialProfile::new(vec![
+            (492.5, -55f64.to_radians()),
+            (800.0, -10f64.to_radians()),
+            (1100.0, 20f64.to_radians()),
+            (1411.2, 60f64.to_radians()),
+        ])
+        .unwrap();
+        for i in 0..200 {
+            let a = i as f64 * 0.37;
+            let rad = 492.5 + (i as f64 / 199.0) * (1411.2 - 492.5);
+            let p = r.center + rad * DVec2::new(a.cos(), a.sin());
+            let q = r.project(r.unproject(p).unwrap()).unwrap();
+            assert!((p - q).length() < 1e-6, "{p} → {q}");
+        }
+        assert!(r.unproject(r.center).is_none());
+        assert!(r.project(direction(0.0, 1.2)).is_none());
+    }
+
+    #[test]
+    fn bad_radii_are_refused() {
+        let e = (-0.5, 0.5);
+        assert!(RingModel::new(DVec2::ZERO, (-1.0, 10.0), e, 0.0, true).is_err());
+        assert!(RingModel::new(DVec2::ZERO, (10.0, 10.0), e, 0.0, true).is_err());
+        assert!(RingModel::new(DVec2::ZERO, (1.0, f64::NAN), e, 0.0, true).is_err());
+    }
+}
