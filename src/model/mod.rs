@@ -24,7 +24,7 @@ pub use camera::CameraModel;
 pub use mei::MeiModel;
 pub use mount::{Mount, MountAxis};
 pub use ocam::OcamModel;
-pub use projection::{Orientation, Projection, View};
+pub use projection::{Orientation, Projection, Tile, TileProjection, View};
 pub use ring::{RadialProfile, RingModel};
 
 use glam::DVec3;

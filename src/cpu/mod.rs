@@ -1,0 +1,565 @@
+//! The CPU backend: an exact per-pixel oracle and a fast path (exact mapping on a coarse grid,
+//! interpolated, rows in parallel), both with the same samplers.
+
+mod map;
+mod render;
+pub(crate) mod sample;
+
+pub use render::render_mirror;
+
+use rayon::prelude::*;
+
+use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut};
+use crate::model::{Calibration, Tile, View};
+use crate::options::DewarpOptions;
+use crate::{Error, Result};
+use map::{ExactMap, SourcePoint, TileGrid};
+use sample::{MipChain, PlaneRef, WrapX, sample_lod, to_u8};
+
+/// How source positions are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mapping {
+    /// Exact per pixel (the reference).
+    Exact,
+    /// Grid nodes, interpolated.
+    Grid,
+}
+
+/// Geometry that depends only on the frame size and the view, cached between frames.
+#[derive(Debug, Clone)]
+struct Geometry {
+    frame: (u32, u32),
+    view: View,
+    calibration: Calibration,
+    grids: Vec<TileGrid>,
+}
+
+/// A reusable CPU dewarper: caches the calibration scaled to the frame size, the mapping grid
+/// of the current view and the mip buffers, and writes into caller-owned frames.
+///
+/// ```
+/// use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, PixelFormat};
+/// use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
+/// # fn main() -> omnidewarp::Result<()> {
+/// let ring = RingModel::new(glam::DVec2::new(63.5, 63.5), (20.0, 60.0),
+///     (-0.9, 0.6), 0.0, true)?;
+/// let calibration = Calibration::new((128, 128), CameraModel::Ring(ring), None)?;
+/// let view = View::new(Projection::Equirect { top: 0.6, bottom: -0.9 },
+///     Orientation::default(), 256, 64)?;
+/// let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default());
+/// let frame = vec![128u8; 128 * 128 * 4];
+/// let mut out = vec![0u8; 256 * 64 * 4];
+/// dewarper.dewarp(
+///     &Frame::packed(PixelFormat::Rgba8, 128, 128, &frame)?,
+///     &mut FrameMut::packed(PixelFormat::Rgba8, 256, 64, &mut out)?,
+/// )?;
+/// assert_eq!(out[0], 128);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct CpuDewarper {
+    calibration: Calibration,
+    view: View,
+    options: DewarpOptions,
+    geometry: Option<Geometry>,
+    mips: [MipChain; 3],
+}
+
+impl CpuDewarper {
+    /// A dewarper for frames of any size (the calibration is scaled to each frame's size).
+    #[must_use]
+    pub fn new(calibration: Calibration, view: View, options: DewarpOptions) -> Self {
+        Self {
+            calibration,
+            view,
+            options,
+            geometry: None,
+            mips: Default::default(),
+        }
+    }
+
+    /// The current view.
+    #[must_use]
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// Changes the view (pan, zoom, projection, size); the grid is rebuilt on the next frame.
+    pub fn set_view(&mut self, view: View) -> Result<()> {
+        view.validate()?;
+        self.view = view;
+        Ok(())
+    }
+
+    /// The sampling options.
+    #[must_use]
+    pub fn options(&self) -> &DewarpOptions {
+        &self.options
+    }
+
+    /// Changes the sampling options.
+    pub fn set_options(&mut self, options: DewarpOptions) {
+        self.options = options;
+    }
+
+    /// The calibration, at the size it was made.
+    #[must_use]
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    /// Dewarps `src` into `dst` (the view's size). Supported: any format into the same
+    /// format, any format into RGBA8, I420/NV12 into I420.
+    pub fn dewarp(&mut self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
+        let key = (src.width(), src.height());
+        let stale = self
+            .geometry
+            .as_ref()
+            .is_none_or(|g| g.frame != key || g.view != self.view);
+        if stale {
+            let calibration = self.calibration.scaled_to(key.0, key.1)?;
+            let map = ExactMap::new(&calibration);
+            let grids = self
+                .view
+                .tiles()
+                .into_iter()
+                .map(|tile| TileGrid::build(&map, tile))
+                .collect();
+            self.geometry = Some(Geometry {
+                frame: key,
+                view: self.view,
+                calibration,
+                grids,
+            });
+        }
+        let Some(geometry) = self.geometry.as_ref() else {
+            unreachable!("geometry was just built")
+        };
+        let map = ExactMap::new(&geometry.calibration);
+        let tiles: Vec<Tile> = geometry.grids.iter().map(|g| g.tile).collect();
+        let mapper = Mapper {
+            map: &map,
+            tiles: &tiles,
+            grids: Some(&geometry.grids),
+        };
+        run(&mapper, &self.view, &self.options, &mut self.mips, src, dst)
+    }
+
+    /// Largest distance, in frame pixels, between the grid-interpolated and the exact source
+    /// positions measured at cell centres when the current grid was built (`None` before the
+    /// first frame).
+    #[must_use]
+    pub fn grid_error(&self) -> Option<f64> {
+        self.geometry
+            .as_ref()
+            .map(|g| g.grids.iter().map(|t| t.measured_error).fold(0.0, f64::max))
+    }
+}
+
+/// The reference dewarp: every output pixel mapped exactly in f64, then sampled exactly as
+/// [`CpuDewarper::dewarp`] samples. Slow; the oracle for the fast paths and the GPU.
+pub fn dewarp_reference(
+    calibration: &Calibration,
+    view: &View,
+    options: &DewarpOptions,
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+) -> Result<()> {
+    view.validate()?;
+    let calibration = calibration.scaled_to(src.width(), src.height())?;
+    let map = ExactMap::new(&calibration);
+    let tiles = view.tiles();
+    let mapper = Mapper {
+        map: &map,
+        tiles: &tiles,
+        grids: None,
+    };
+    run(&mapper, view, options, &mut Default::default(), src, dst)
+}
+
+/// Finds the source point of an output position, by grid or exactly.
+struct Mapper<'a> {
+    map: &'a ExactMap<'a>,
+    tiles: &'a [Tile],
+    grids: Option<&'a [TileGrid]>,
+}
+
+impl Mapper<'_> {
+    fn mapping(&self) -> Mapping {
+        if self.grids.is_some() {
+            Mapping::Grid
+        } else {
+            Mapping::Exact
+        }
+    }
+
+    /// Source point of output position `(x, y)` (output luma pixels, continuous).
+    #[inline]
+    fn point(&self, x: f32, y: f32) -> Option<SourcePoint> {
+        let (px, py) = ((x + 0.5).floor(), (y + 0.5).floor());
+        let k = self.tiles.iter().position(|t| {
+            px >= t.x0 as f32
+                && py >= t.y0 as f32
+                && px < (t.x0 + t.width) as f32
+                && py < (t.y0 + t.height) as f32
+        })?;
+        let t = &self.tiles[k];
+        let (lx, ly) = (x - t.x0 as f32, y - t.y0 as f32);
+        match (self.mapping(), self.grids) {
+            (Mapping::Grid, Some(grids)) => grids[k].point(self.map, lx, ly),
+            _ => self.map.point(t, f64::from(lx), f64::from(ly)),
+        }
+    }
+}
+
+/// Source plane `index` as a sampler view.
+fn plane_ref<'a>(frame: &Frame<'a>, index: usize) -> PlaneRef<'a> {
+    let (w, h, _) = frame
+        .format()
+        .plane_shape(index, frame.width(), frame.height());
+    let Plane { data, stride } = frame.plane(index);
+    PlaneRef {
+        data,
+        stride,
+        width: w,
+        height: h,
+    }
+}
+
+/// How output plane pixels relate to output luma positions and source plane positions.
+#[derive(Debug, Clone, Copy)]
+struct PlaneGeometry {
+    /// Output luma pixels per output plane pixel.
+    out_scale: (f32, f32),
+    /// Source plane pixels per source luma pixel.
+    src_scale: (f32, f32),
+    /// Added to the lod: log2 of the footprint scale from luma to plane pixels.
+    lod_bias: f32,
+}
+
+impl PlaneGeometry {
+    fn new(dst: (u32, u32), dst_plane: (u32, u32), src: (u32, u32), src_plane: (u32, u32)) -> Self {
+        let out_scale = (
+            dst.0 as f32 / dst_plane.0 as f32,
+            dst.1 as f32 / dst_plane.1 as f32,
+        );
+        let src_scale = (
+            src_plane.0 as f32 / src.0 as f32,
+            src_plane.1 as f32 / src.1 as f32,
+        );
+        let footprint = (out_scale.0 * src_scale.0).max(out_scale.1 * src_scale.1);
+        Self {
+            out_scale,
+            src_scale,
+            lod_bias: footprint.log2(),
+        }
+    }
+
+    /// Output luma position of output plane pixel `(i, j)`.
+    #[inline(always)]
+    fn luma(&self, i: usize, j: usize) -> (f32, f32) {
+        (
+            (i as f32 + 0.5) * self.out_scale.0 - 0.5,
+            (j as f32 + 0.5) * self.out_scale.1 - 0.5,
+        )
+    }
+
+    /// Source plane position and lod of a source point.
+    #[inline(always)]
+    fn source(&self, p: SourcePoint) -> (f32, f32, f32) {
+        (
+            (p.x + 0.5) * self.src_scale.0 - 0.5,
+            (p.y + 0.5) * self.src_scale.1 - 0.5,
+            p.lod + self.lod_bias,
+        )
+    }
+}
+
+/// Runs `f(row index, row bytes)` over the first `height` rows of `plane`, in parallel.
+fn for_each_row(
+    plane: &mut PlaneMut<'_>,
+    row_bytes: usize,
+    height: u32,
+    f: impl Fn(usize, &mut [u8]) + Sync,
+) {
+    let stride = plane.stride;
+    plane
+        .data
+        .par_chunks_mut(stride)
+        .take(height as usize)
+        .enumerate()
+        .for_each(|(j, row)| f(j, &mut row[..row_bytes]));
+}
+
+fn run(
+    mapper: &Mapper<'_>,
+    view: &View,
+    options: &DewarpOptions,
+    mips: &mut [MipChain; 3],
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+) -> Result<()> {
+    if (dst.width(), dst.height()) != (view.width, view.height) {
+        return Err(Error::OutputLayout(format!(
+            "output is {}×{}, the view is {}×{}",
+            dst.width(),
+            dst.height(),
+            view.width,
+            view.height
+        )));
+    }
+    let (sf, df) = (src.format(), dst.format());
+    let supported =
+        sf == df || df == PixelFormat::Rgba8 || (sf.is_yuv() && df == PixelFormat::I420);
+    if !supported {
+        return Err(Error::OutputLayout(format!(
+            "cannot dewarp {sf:?} into {df:?}"
+        )));
+    }
+    if options.antialias {
+        for (k, chain) in mips.iter_mut().enumerate().take(sf.plane_count()) {
+            let (_, _, c) = sf.plane_shape(k, src.width(), src.height());
+            chain.rebuild(plane_ref(src, k), c);
+        }
+    }
+    let mips: &[MipChain; 3] = mips;
+    let mip = |k: usize| options.antialias.then(|| &mips[k]);
+    let ctx = Context {
+        mapper,
+        options,
+        src_size: (src.width(), src.height()),
+        dst_size: (dst.width(), dst.height()),
+    };
+    match (sf, df) {
+        (PixelFormat::Rgba8, _) => ctx.packed::<4>(plane_ref(src, 0), mip(0), dst),
+        (PixelFormat::Rgb8, _) => ctx.packed::<3>(plane_ref(src, 0), mip(0), dst),
+        (PixelFormat::Gray8, _) => ctx.packed::<1>(plane_ref(src, 0), mip(0), dst),
+        (_, PixelFormat::I420) => ctx.yuv_to_i420(src, [mip(0), mip(1), mip(2)], dst),
+        _ => ctx.yuv_to_rgba(src, [mip(0), mip(1), mip(2)], dst),
+    }
+    Ok(())
+}
+
+struct Context<'a> {
+    mapper: &'a Mapper<'a>,
+    options: &'a DewarpOptions,
+    src_size: (u32, u32),
+    dst_size: (u32, u32),
+}
+
+impl Context<'_> {
+    /// A packed source with `C` channels into the same format or RGBA8.
+    fn packed<const C: usize>(
+        &self,
+        src: PlaneRef<'_>,
+        mips: Option<&MipChain>,
+        dst: &mut FrameMut<'_>,
+    ) {
+        let to_rgba = dst.format() == PixelFormat::Rgba8;
+        let d = if to_rgba { 4 } else { C };
+        let fill = packed_fill(self.options.fill, d);
+        let geometry =
+            PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
+        let (w, h) = self.dst_size;
+        let (interpolation, mapper) = (self.options.interpolation, self.mapper);
+        for_each_row(&mut dst.planes_mut()[0], w as usize * d, h, |j, row| {
+            for (i, out) in row.chunks_exact_mut(d).enumerate() {
+                let (x, y) = geometry.luma(i, j);
+                let Some(p) = mapper.point(x, y) else {
+                    out.copy_from_slice(&fill[..d]);
+                    continue;
+                };
+                let (sx, sy, lod) = geometry.source(p);
+                let v: [f32; C] = sample_lod(src, mips, sx, sy, lod, interpolation, WrapX::Clamp);
+                match (C, to_rgba) {
+                    (1, true) => {
+                        let g = to_u8(v[0]);
+                        out.copy_from_slice(&[g, g, g, 255]);
+                    }
+                    (3, true) => {
+                        out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
+                        out[3] = 255;
+                    }
+                    _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
+                }
+            }
+        });
+    }
+
+    /// I420/NV12 into I420, each plane sampled at its own resolution.
+    fn yuv_to_i420(&self, src: &Frame<'_>, mips: [Option<&MipChain>; 3], dst: &mut FrameMut<'_>) {
+        let color = src.color();
+        let [fy, fu, fv] = color.from_rgb([
+            self.options.fill[0],
+            self.options.fill[1],
+            self.options.fill[2],
+        ]);
+        let (interpolation, mapper) = (self.options.interpolation, self.mapper);
+        let (w, h) = self.dst_size;
+        let (sw, sh) = self.src_size;
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let (scw, sch) = (sw.div_ceil(2), sh.div_ceil(2));
+        let luma = plane_ref(src, 0);
+        let luma_geometry =
+            PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
+        let planes = dst.planes_mut();
+        for_each_row(&mut planes[0], w as usize, h, |j, row| {
+            for (i, out) in row.iter_mut().enumerate() {
+                let (x, y) = luma_geometry.luma(i, j);
+                *out = match mapper.point(x, y) {
+                    Some(p) => {
+                        let (sx, sy, lod) = luma_geometry.source(p);
+                        to_u8(
+                            sample_lod::<1>(
+                                luma,
+                                mips[0],
+                                sx,
+                                sy,
+                                lod,
+                                interpolation,
+                                WrapX::Clamp,
+                            )[0],
+                        )
+                    }
+                    None => fy,
+                };
+            }
+        });
+        let chroma_geometry =
+            PlaneGeometry::new(self.dst_size, (cw, ch), self.src_size, (scw, sch));
+        let sample_uv = |p: SourcePoint| -> (u8, u8) {
+            let (sx, sy, lod) = chroma_geometry.source(p);
+            if src.format() == PixelFormat::Nv12 {
+                let uv: [f32; 2] = sample_lod(
+                    plane_ref(src, 1),
+                    mips[1],
+                    sx,
+                    sy,
+                    lod,
+                    interpolation,
+                    WrapX::Clamp,
+                );
+                (to_u8(uv[0]), to_u8(uv[1]))
+            } else {
+                let u = sample_lod::<1>(
+                    plane_ref(src, 1),
+                    mips[1],
+                    sx,
+                    sy,
+                    lod,
+                    interpolation,
+                    WrapX::Clamp,
+                );
+                let v = sample_lod::<1>(
+                    plane_ref(src, 2),
+                    mips[2],
+                    sx,
+                    sy,
+                    lod,
+                    interpolation,
+                    WrapX::Clamp,
+                );
+                (to_u8(u[0]), to_u8(v[0]))
+            }
+        };
+        let (u_plane, v_plane) = planes[1..].split_at_mut(1);
+        let (u_plane, v_plane) = (&mut u_plane[0], &mut v_plane[0]);
+        let (us, vs) = (u_plane.stride, v_plane.stride);
+        u_plane
+            .data
+            .par_chunks_mut(us)
+            .zip(v_plane.data.par_chunks_mut(vs))
+            .take(ch as usize)
+            .enumerate()
+            .for_each(|(j, (u_row, v_row))| {
+                for i in 0..cw as usize {
+                    let (x, y) = chroma_geometry.luma(i, j);
+                    let (u, v) = mapper.point(x, y).map_or((fu, fv), sample_uv);
+                    u_row[i] = u;
+                    v_row[i] = v;
+                }
+            });
+    }
+
+    /// I420/NV12 into RGBA8 with the frame's YUV matrix and range.
+    fn yuv_to_rgba(&self, src: &Frame<'_>, mips: [Option<&MipChain>; 3], dst: &mut FrameMut<'_>) {
+        let color = src.color();
+        let fill = self.options.fill;
+        let (interpolation, mapper) = (self.options.interpolation, self.mapper);
+        let (w, h) = self.dst_size;
+        let (sw, sh) = self.src_size;
+        let luma_geometry =
+            PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
+        let chroma_geometry = PlaneGeometry::new(
+            self.dst_size,
+            self.dst_size,
+            self.src_size,
+            (sw.div_ceil(2), sh.div_ceil(2)),
+        );
+        let (luma, nv12) = (plane_ref(src, 0), src.format() == PixelFormat::Nv12);
+        for_each_row(&mut dst.planes_mut()[0], w as usize * 4, h, |j, row| {
+            for (i, out) in row.chunks_exact_mut(4).enumerate() {
+                let (x, y) = luma_geometry.luma(i, j);
+                let Some(p) = mapper.point(x, y) else {
+                    out.copy_from_slice(&fill);
+                    continue;
+                };
+                let (sx, sy, lod) = luma_geometry.source(p);
+                let yv =
+                    sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
+                let (cx, cy, clod) = chroma_geometry.source(p);
+                let (u, v) = if nv12 {
+                    let uv: [f32; 2] = sample_lod(
+                        plane_ref(src, 1),
+                        mips[1],
+                        cx,
+                        cy,
+                        clod,
+                        interpolation,
+                        WrapX::Clamp,
+                    );
+                    (uv[0], uv[1])
+                } else {
+                    (
+                        sample_lod::<1>(
+                            plane_ref(src, 1),
+                            mips[1],
+                            cx,
+                            cy,
+                            clod,
+                            interpolation,
+                            WrapX::Clamp,
+                        )[0],
+                        sample_lod::<1>(
+                            plane_ref(src, 2),
+                            mips[2],
+                            cx,
+                            cy,
+                            clod,
+                            interpolation,
+                            WrapX::Clamp,
+                        )[0],
+                    )
+                };
+                let rgb = color.to_rgb(yv, u, v);
+                out[..3]
+                    .iter_mut()
+                    .zip(rgb)
+                    .for_each(|(o, c)| *o = to_u8(c));
+                out[3] = 255;
+            }
+        });
+    }
+}
+
+/// The fill colour as `channels` bytes (grey = BT.601 luma).
+fn packed_fill(fill: [u8; 4], channels: usize) -> [u8; 4] {
+    match channels {
+        1 => {
+            let [r, g, b, _] = fill.map(f32::from);
+            [to_u8(0.299 * r + 0.587 * g + 0.114 * b), 0, 0, 0]
+        }
+        3 => [fill[0], fill[1], fill[2], 0],
+        _ => fill,
+    }
+}

@@ -1,0 +1,293 @@
+//! Reading a plane at fractional positions: nearest, bilinear, bicubic, trilinear mips.
+//!
+//! Keep in step with `shaders/sample.wgsl`: same addressing, weights and rounding.
+
+use crate::options::Interpolation;
+
+/// A read-only plane with its geometry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlaneRef<'a> {
+    pub data: &'a [u8],
+    pub stride: usize,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Horizontal addressing outside the plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WrapX {
+    /// Repeat the edge pixel.
+    Clamp,
+    /// Wrap around (equirectangular panoramas).
+    Repeat,
+}
+
+impl PlaneRef<'_> {
+    #[inline(always)]
+    fn column(&self, x: i32, wrap: WrapX) -> usize {
+        let w = self.width as i32;
+        match wrap {
+            WrapX::Clamp => x.clamp(0, w - 1) as usize,
+            WrapX::Repeat => x.rem_euclid(w) as usize,
+        }
+    }
+
+    #[inline(always)]
+    fn row(&self, y: i32) -> usize {
+        y.clamp(0, self.height as i32 - 1) as usize
+    }
+
+    #[inline(always)]
+    fn texel<const C: usize>(&self, col: usize, row: usize) -> [f32; C] {
+        let i = row * self.stride + col * C;
+        let px = &self.data[i..i + C];
+        std::array::from_fn(|c| f32::from(px[c]))
+    }
+
+    /// Nearest pixel to `(x, y)`.
+    #[inline(always)]
+    pub fn nearest<const C: usize>(&self, x: f32, y: f32, wrap: WrapX) -> [f32; C] {
+        let col = self.column((x + 0.5).floor() as i32, wrap);
+        let row = self.row((y + 0.5).floor() as i32);
+        self.texel(col, row)
+    }
+
+    /// Bilinear blend around `(x, y)`.
+    #[inline(always)]
+    pub fn bilinear<const C: usize>(&self, x: f32, y: f32, wrap: WrapX) -> [f32; C] {
+        let (fx, fy) = (x.floor(), y.floor());
+        let (tx, ty) = (x - fx, y - fy);
+        let (x0, y0) = (fx as i32, fy as i32);
+        let (c0, c1) = (self.column(x0, wrap), self.column(x0 + 1, wrap));
+        let (r0, r1) = (self.row(y0), self.row(y0 + 1));
+        let a: [f32; C] = self.texel(c0, r0);
+        let b: [f32; C] = self.texel(c1, r0);
+        let c: [f32; C] = self.texel(c0, r1);
+        let d: [f32; C] = self.texel(c1, r1);
+        std::array::from_fn(|k| {
+            let top = a[k] + (b[k] - a[k]) * tx;
+            let bottom = c[k] + (d[k] - c[k]) * tx;
+            top + (bottom - top) * ty
+        })
+    }
+
+    /// Catmull-Rom bicubic around `(x, y)`.
+    pub fn bicubic<const C: usize>(&self, x: f32, y: f32, wrap: WrapX) -> [f32; C] {
+        let (fx, fy) = (x.floor(), y.floor());
+        let wx = cubic_weights(x - fx);
+        let wy = cubic_weights(y - fy);
+        let (x0, y0) = (fx as i32 - 1, fy as i32 - 1);
+        let mut acc = [0f32; C];
+        for (j, wyj) in wy.iter().enumerate() {
+            let row = self.row(y0 + j as i32);
+            let mut line = [0f32; C];
+            for (i, wxi) in wx.iter().enumerate() {
+                let t: [f32; C] = self.texel(self.column(x0 + i as i32, wrap), row);
+                for k in 0..C {
+                    line[k] += wxi * t[k];
+                }
+            }
+            for k in 0..C {
+                acc[k] += wyj * line[k];
+            }
+        }
+        acc
+    }
+
+    /// Sample with `interpolation`.
+    #[inline(always)]
+    pub fn sample<const C: usize>(
+        &self,
+        x: f32,
+        y: f32,
+        interpolation: Interpolation,
+        wrap: WrapX,
+    ) -> [f32; C] {
+        match interpolation {
+            Interpolation::Nearest => self.nearest(x, y, wrap),
+            Interpolation::Bilinear => self.bilinear(x, y, wrap),
+            Interpolation::Bicubic => self.bicubic(x, y, wrap),
+        }
+    }
+}
+
+/// Catmull-Rom weights (a = −0.5) for taps at −1, 0, 1, 2 around fraction `t`.
+#[inline(always)]
+pub(crate) fn cubic_weights(t: f32) -> [f32; 4] {
+    let t2 = t * t;
+    let t3 = t2 * t;
+    [
+        -0.5 * t3 + t2 - 0.5 * t,
+        1.5 * t3 - 2.5 * t2 + 1.0,
+        -1.5 * t3 + 2.0 * t2 + 0.5 * t,
+        0.5 * t3 - 0.5 * t2,
+    ]
+}
+
+/// An owned plane (a mip level).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OwnedPlane {
+    pub data: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Level 0 borrowed, levels 1.. owned, each a 2×2 box average of the one before
+/// (`(a + b + c + d + 2) >> 2`), size `max(1, ⌊previous / 2⌋)`, odd last rows/columns dropped.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MipChain {
+    pub levels: Vec<OwnedPlane>,
+}
+
+impl MipChain {
+    /// Rebuilds the levels above `base` in place (buffers are reused between frames).
+    pub fn rebuild(&mut self, base: PlaneRef<'_>, channels: usize) {
+        let count = mip_level_count(base.width, base.height) as usize - 1;
+        self.levels.resize_with(count, OwnedPlane::default);
+        let mut previous = base;
+        for level in &mut self.levels {
+            let (w, h) = ((previous.width / 2).max(1), (previous.height / 2).max(1));
+            level.width = w;
+            level.height = h;
+            level.data.resize(w as usize * h as usize * channels, 0);
+            let row_len = w as usize * channels;
+            for (y, out_row) in level.data.chunks_exact_mut(row_len).enumerate() {
+                let y0 = (2 * y).min(previous.height as usize - 1);
+                let y1 = (2 * y + 1).min(previous.height as usize - 1);
+                let (ra, rb) = (
+                    &previous.data[y0 * previous.stride..],
+                    &previous.data[y1 * previous.stride..],
+                );
+                for x in 0..w as usize {
+                    let x0 = (2 * x).min(previous.width as usize - 1) * channels;
+                    let x1 = (2 * x + 1).min(previous.width as usize - 1) * channels;
+                    for c in 0..channels {
+                        let sum = u16::from(ra[x0 + c])
+                            + u16::from(ra[x1 + c])
+                            + u16::from(rb[x0 + c])
+                            + u16::from(rb[x1 + c]);
+                        out_row[x * channels + c] = ((sum + 2) >> 2) as u8;
+                    }
+                }
+            }
+            previous = PlaneRef {
+                data: &level.data,
+                stride: row_len,
+                width: w,
+                height: h,
+            };
+        }
+    }
+
+    /// Level `k` (0 = `base`).
+    pub fn level<'a>(&'a self, base: PlaneRef<'a>, k: usize, channels: usize) -> PlaneRef<'a> {
+        if k == 0 {
+            return base;
+        }
+        let l = &self.levels[k - 1];
+        PlaneRef {
+            data: &l.data,
+            stride: l.width as usize * channels,
+            width: l.width,
+            height: l.height,
+        }
+    }
+}
+
+/// Mip levels of a `width × height` plane, level 0 included (as wgpu counts them).
+#[must_use]
+pub(crate) fn mip_level_count(width: u32, height: u32) -> u32 {
+    32 - width.max(height).leading_zeros()
+}
+
+/// Samples `base`/`mips` at level-0 position `(x, y)` with level of detail `lod`
+/// (log2 of the footprint in level-0 pixels): `interpolation` at level 0 when `lod ≤ 0`,
+/// else bilinear in the two nearest levels, blended.
+#[inline(always)]
+pub(crate) fn sample_lod<const C: usize>(
+    base: PlaneRef<'_>,
+    mips: Option<&MipChain>,
+    x: f32,
+    y: f32,
+    lod: f32,
+    interpolation: Interpolation,
+    wrap: WrapX,
+) -> [f32; C] {
+    let Some(mips) = mips.filter(|_| lod > 0.0) else {
+        return base.sample(x, y, interpolation, wrap);
+    };
+    let top = mips.levels.len() as f32;
+    let lod = lod.min(top);
+    let k0 = lod.floor() as usize;
+    let t = lod - k0 as f32;
+    let at = |k: usize| -> [f32; C] {
+        let plane = mips.level(base, k, C);
+        let sx = plane.width as f32 / base.width as f32;
+        let sy = plane.height as f32 / base.height as f32;
+        plane.bilinear((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5, wrap)
+    };
+    let a = at(k0);
+    if t == 0.0 || k0 + 1 > mips.levels.len() {
+        return a;
+    }
+    let b = at(k0 + 1);
+    std::array::from_fn(|k| a[k] + (b[k] - a[k]) * t)
+}
+
+/// Rounds a sample to 8 bits (round half up, clamped).
+#[inline(always)]
+pub(crate) fn to_u8(v: f32) -> u8 {
+    (v + 0.5).clamp(0.0, 255.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(data: &[u8], w: u32, h: u32) -> PlaneRef<'_> {
+        PlaneRef {
+            data,
+            stride: w as usize,
+            width: w,
+            height: h,
+        }
+    }
+
+    #[test]
+    fn bilinear_is_exact_at_pixel_centres_and_midway() {
+        let data = [0u8, 100, 200, 50];
+        let p = plane(&data, 2, 2);
+        assert_eq!(p.bilinear::<1>(1.0, 0.0, WrapX::Clamp), [100.0]);
+        assert_eq!(p.bilinear::<1>(0.5, 0.5, WrapX::Clamp), [87.5]);
+        assert_eq!(p.bilinear::<1>(-3.0, 9.0, WrapX::Clamp), [200.0]);
+        assert_eq!(p.bilinear::<1>(1.5, 0.0, WrapX::Repeat), [50.0]);
+    }
+
+    #[test]
+    fn bicubic_reproduces_linear_ramps() {
+        let data: Vec<u8> = (0..64).map(|i| (i % 8) as u8 * 10).collect();
+        let p = plane(&data, 8, 8);
+        let v = p.bicubic::<1>(3.25, 4.0, WrapX::Clamp)[0];
+        assert!((v - 32.5).abs() < 1e-4, "{v}");
+        assert!((cubic_weights(0.3).iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn mip_chain_averages_and_counts_like_wgpu() {
+        assert_eq!(mip_level_count(1, 1), 1);
+        assert_eq!(mip_level_count(640, 480), 10);
+        let data = [10u8, 20, 30, 40, 1, 2, 3, 4, 5, 6, 7, 8];
+        let base = PlaneRef {
+            data: &data,
+            stride: 4,
+            width: 4,
+            height: 3,
+        };
+        let mut mips = MipChain::default();
+        mips.rebuild(base, 1);
+        assert_eq!(mips.levels.len(), 2);
+        assert_eq!(mips.levels[0].data, vec![8, 19]);
+        assert_eq!((mips.levels[0].width, mips.levels[0].height), (2, 1));
+        assert_eq!(mips.levels[1].data, vec![14]);
+    }
+}
