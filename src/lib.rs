@@ -11,7 +11,7 @@ pub mod frame;
 pub mod model;
 pub mod options;
 
-pub use cpu::{CpuDewarper, dewarp_reference, render_mirror};
+pub use cpu::{CpuDewarper, dewarp_reference, render_mirror, source_positions};
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange};
 pub use options::{DewarpOptions, Interpolation};
