@@ -1,1 +1,3 @@
+//! The `omnidewarp` command-line tool.
+
 fn main() {}
