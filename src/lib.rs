@@ -5,6 +5,7 @@
 //!
 //! See [`model`] for the geometry conventions.
 
+pub mod calib;
 pub mod error;
 pub mod model;
 
