@@ -5,6 +5,7 @@
 //!
 //! See [`model`] for the geometry conventions.
 
+pub mod calib;
 pub mod cpu;
 pub mod error;
 pub mod frame;
