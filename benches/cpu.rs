@@ -6,7 +6,9 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glam::DVec2;
 use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
-use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor};
+use omnidewarp::{
+    CpuDewarper, DewarpOptions, Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor,
+};
 
 fn calibration(size: u32) -> Calibration {
     let s = f64::from(size) / 2880.0;
@@ -30,7 +32,10 @@ fn texture(width: u32, height: u32, channels: usize) -> Vec<u8> {
 fn views() -> Vec<(&'static str, View)> {
     let band = |w, h| {
         View::new(
-            Projection::Equirect { top: 60f64.to_radians(), bottom: (-55f64).to_radians() },
+            Projection::Equirect {
+                top: 60f64.to_radians(),
+                bottom: (-55f64).to_radians(),
+            },
             Orientation::default(),
             w,
             h,
@@ -42,8 +47,14 @@ fn views() -> Vec<(&'static str, View)> {
         (
             "perspective_1920x1080",
             View::new(
-                Projection::Perspective { fov: 90f64.to_radians() },
-                Orientation { yaw: 0.5, pitch: 0.1, roll: 0.0 },
+                Projection::Perspective {
+                    fov: 90f64.to_radians(),
+                },
+                Orientation {
+                    yaw: 0.5,
+                    pitch: 0.1,
+                    roll: 0.0,
+                },
                 1920,
                 1080,
             )
@@ -63,18 +74,27 @@ fn rgba(c: &mut Criterion) {
         group.throughput(Throughput::Elements(pixels));
         let mut out = vec![0u8; pixels as usize * 4];
         for (aa, label) in [(false, "bilinear"), (true, "bilinear_aa")] {
-            let options = DewarpOptions { antialias: aa, ..DewarpOptions::default() };
+            let options = DewarpOptions {
+                antialias: aa,
+                ..DewarpOptions::default()
+            };
             let mut dewarper = CpuDewarper::new(calibration(size), view, options);
             group.bench_function(format!("{name}/{label}"), |b| {
                 b.iter(|| {
-                    let mut dst = FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut out)
-                        .expect("output");
-                    dewarper.dewarp(black_box(&frame), &mut dst).expect("dewarp");
+                    let mut dst =
+                        FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut out)
+                            .expect("output");
+                    dewarper
+                        .dewarp(black_box(&frame), &mut dst)
+                        .expect("dewarp");
                 });
             });
         }
         // The interactive case: a new yaw every frame (grid rebuilt each time).
-        let options = DewarpOptions { antialias: false, ..DewarpOptions::default() };
+        let options = DewarpOptions {
+            antialias: false,
+            ..DewarpOptions::default()
+        };
         let mut dewarper = CpuDewarper::new(calibration(size), view, options);
         let mut yaw = 0.0;
         group.bench_function(format!("{name}/bilinear_panning"), |b| {
@@ -83,9 +103,12 @@ fn rgba(c: &mut Criterion) {
                 let mut v = view;
                 v.orientation.yaw = yaw;
                 dewarper.set_view(v).expect("view");
-                let mut dst = FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut out)
-                    .expect("output");
-                dewarper.dewarp(black_box(&frame), &mut dst).expect("dewarp");
+                let mut dst =
+                    FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut out)
+                        .expect("output");
+                dewarper
+                    .dewarp(black_box(&frame), &mut dst)
+                    .expect("dewarp");
             });
         });
         let copy_src = vec![1u8; pixels as usize * 4];
@@ -99,15 +122,28 @@ fn rgba(c: &mut Criterion) {
 fn i420(c: &mut Criterion) {
     let size = 2880u32;
     let chroma = size.div_ceil(2);
-    let (y, u, v) = (texture(size, size, 1), texture(chroma, chroma, 1), texture(chroma, chroma, 1));
+    let (y, u, v) = (
+        texture(size, size, 1),
+        texture(chroma, chroma, 1),
+        texture(chroma, chroma, 1),
+    );
     let frame = Frame::new(
         PixelFormat::I420,
         size,
         size,
         &[
-            Plane { data: &y, stride: size as usize },
-            Plane { data: &u, stride: chroma as usize },
-            Plane { data: &v, stride: chroma as usize },
+            Plane {
+                data: &y,
+                stride: size as usize,
+            },
+            Plane {
+                data: &u,
+                stride: chroma as usize,
+            },
+            Plane {
+                data: &v,
+                stride: chroma as usize,
+            },
         ],
         YuvColor::default(),
     )
@@ -118,9 +154,15 @@ fn i420(c: &mut Criterion) {
         let (w, h) = (view.width, view.height);
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         group.throughput(Throughput::Elements(u64::from(w * h)));
-        let (mut oy, mut ou, mut ov) =
-            (vec![0u8; (w * h) as usize], vec![0u8; (cw * ch) as usize], vec![0u8; (cw * ch) as usize]);
-        let options = DewarpOptions { antialias: false, ..DewarpOptions::default() };
+        let (mut oy, mut ou, mut ov) = (
+            vec![0u8; (w * h) as usize],
+            vec![0u8; (cw * ch) as usize],
+            vec![0u8; (cw * ch) as usize],
+        );
+        let options = DewarpOptions {
+            antialias: false,
+            ..DewarpOptions::default()
+        };
         let mut dewarper = CpuDewarper::new(calibration(size), view, options);
         group.bench_function(format!("{name}/i420_to_i420"), |b| {
             b.iter(|| {
@@ -129,13 +171,24 @@ fn i420(c: &mut Criterion) {
                     w,
                     h,
                     vec![
-                        PlaneMut { data: &mut oy, stride: w as usize },
-                        PlaneMut { data: &mut ou, stride: cw as usize },
-                        PlaneMut { data: &mut ov, stride: cw as usize },
+                        PlaneMut {
+                            data: &mut oy,
+                            stride: w as usize,
+                        },
+                        PlaneMut {
+                            data: &mut ou,
+                            stride: cw as usize,
+                        },
+                        PlaneMut {
+                            data: &mut ov,
+                            stride: cw as usize,
+                        },
                     ],
                 )
                 .expect("output");
-                dewarper.dewarp(black_box(&frame), &mut dst).expect("dewarp");
+                dewarper
+                    .dewarp(black_box(&frame), &mut dst)
+                    .expect("dewarp");
             });
         });
     }

@@ -53,7 +53,11 @@ fn convert_sample_with_defaults_and_every_projection() {
     let dir = temp_dir("convert");
     let out = dir.join("pano.png");
     let run = omnidewarp(&["convert", SAMPLE, "--calib", SAMPLE_CALIB, "-o", s(&out)]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(dims(&out), (4096, 2048));
     for (projection, size) in [
         ("equirect", "801x201"),
@@ -65,17 +69,57 @@ fn convert_sample_with_defaults_and_every_projection() {
     ] {
         let out = dir.join(format!("{projection}.jpg"));
         let run = omnidewarp(&[
-            "convert", SAMPLE, "--calib", SAMPLE_YAML, "-o", s(&out), "--projection", projection,
-            "--size", size, "--yaw", "-30", "--interp", "bicubic", "--fill", "ff0000",
+            "convert",
+            SAMPLE,
+            "--calib",
+            SAMPLE_YAML,
+            "-o",
+            s(&out),
+            "--projection",
+            projection,
+            "--size",
+            size,
+            "--yaw",
+            "-30",
+            "--interp",
+            "bicubic",
+            "--fill",
+            "ff0000",
         ]);
-        assert!(run.status.success(), "{projection}: {}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "{projection}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         let (w, h) = size.split_once('x').unwrap();
-        assert_eq!(dims(&out), (w.parse().unwrap(), h.parse().unwrap()), "{projection}");
+        assert_eq!(
+            dims(&out),
+            (w.parse().unwrap(), h.parse().unwrap()),
+            "{projection}"
+        );
     }
     let band = dir.join("band.png");
-    let run = omnidewarp(&["convert", SAMPLE, "--calib", SAMPLE_CALIB, "--band", "--size", "1024x0", "-o", s(&band)]);
+    let run = omnidewarp(&[
+        "convert",
+        SAMPLE,
+        "--calib",
+        SAMPLE_CALIB,
+        "--band",
+        "--size",
+        "1024x0",
+        "-o",
+        s(&band),
+    ]);
     assert_failure(&run, 2, "--size");
-    let run = omnidewarp(&["convert", SAMPLE, "--calib", SAMPLE_CALIB, "--band", "-o", s(&band)]);
+    let run = omnidewarp(&[
+        "convert",
+        SAMPLE,
+        "--calib",
+        SAMPLE_CALIB,
+        "--band",
+        "-o",
+        s(&band),
+    ]);
     assert!(run.status.success());
     let (w, h) = dims(&band);
     assert!(w == 4096 && h < 2048, "band panorama is {w}×{h}");
@@ -87,29 +131,83 @@ fn error_paths_exit_with_codes_and_leave_no_output() {
     let dir = temp_dir("errors");
     let out = dir.join("out.png");
     // Runtime errors: exit 1.
-    let run = omnidewarp(&["convert", "no/such/frame.jpg", "--calib", SAMPLE_CALIB, "-o", s(&out)]);
+    let run = omnidewarp(&[
+        "convert",
+        "no/such/frame.jpg",
+        "--calib",
+        SAMPLE_CALIB,
+        "-o",
+        s(&out),
+    ]);
     assert_failure(&run, 1, "no/such/frame.jpg");
     let bad_calib = dir.join("bad.toml");
-    std::fs::write(&bad_calib, "format = \"omnidewarp-calibration\"\nversion = 99\n").unwrap();
+    std::fs::write(
+        &bad_calib,
+        "format = \"omnidewarp-calibration\"\nversion = 99\n",
+    )
+    .unwrap();
     let run = omnidewarp(&["convert", SAMPLE, "--calib", s(&bad_calib), "-o", s(&out)]);
     assert_failure(&run, 1, "version");
     let not_image = dir.join("text.png");
     std::fs::write(&not_image, "hello").unwrap();
-    let run = omnidewarp(&["convert", s(&not_image), "--calib", SAMPLE_CALIB, "-o", s(&out)]);
+    let run = omnidewarp(&[
+        "convert",
+        s(&not_image),
+        "--calib",
+        SAMPLE_CALIB,
+        "-o",
+        s(&out),
+    ]);
     assert_eq!(run.status.code(), Some(1));
     // Usage errors: exit 2.
-    let run = omnidewarp(&["convert", SAMPLE, "--calib", SAMPLE_CALIB, "-o", s(&out), "--size", "big"]);
+    let run = omnidewarp(&[
+        "convert",
+        SAMPLE,
+        "--calib",
+        SAMPLE_CALIB,
+        "-o",
+        s(&out),
+        "--size",
+        "big",
+    ]);
     assert_failure(&run, 2, "--size");
-    let run = omnidewarp(&["convert", SAMPLE, "--calib", SAMPLE_CALIB, "-o", s(&out), "--projection", "perspective", "--fov", "200"]);
+    let run = omnidewarp(&[
+        "convert",
+        SAMPLE,
+        "--calib",
+        SAMPLE_CALIB,
+        "-o",
+        s(&out),
+        "--projection",
+        "perspective",
+        "--fov",
+        "200",
+    ]);
     assert_failure(&run, 2, "fov");
-    let run = omnidewarp(&["convert", SAMPLE, "--calib", SAMPLE_CALIB, "-o", s(&dir.join("out.bmpx"))]);
+    let run = omnidewarp(&[
+        "convert",
+        SAMPLE,
+        "--calib",
+        SAMPLE_CALIB,
+        "-o",
+        s(&dir.join("out.bmpx")),
+    ]);
     assert_failure(&run, 2, "extension");
     let run = omnidewarp(&["convert", SAMPLE, "--calib", SAMPLE_CALIB, "-o", SAMPLE]);
     assert_failure(&run, 2, "input");
     let run = omnidewarp(&["convert"]);
     assert_eq!(run.status.code(), Some(2));
     // Output into a folder that does not exist: runtime error, nothing written.
-    let run = omnidewarp(&["convert", SAMPLE, "--calib", SAMPLE_CALIB, "--size", "64x32", "-o", s(&dir.join("missing/out.png"))]);
+    let run = omnidewarp(&[
+        "convert",
+        SAMPLE,
+        "--calib",
+        SAMPLE_CALIB,
+        "--size",
+        "64x32",
+        "-o",
+        s(&dir.join("missing/out.png")),
+    ]);
     assert_eq!(run.status.code(), Some(1));
     assert_eq!(files_in(&dir), vec!["bad.toml", "text.png"]);
 }
@@ -119,14 +217,21 @@ fn every_subcommand_has_help() {
     for sub in ["convert", "render-mirror", "export-map", "info"] {
         let run = omnidewarp(&[sub, "--help"]);
         assert!(run.status.success(), "{sub}");
-        assert!(String::from_utf8_lossy(&run.stdout).contains("Usage"), "{sub}");
+        assert!(
+            String::from_utf8_lossy(&run.stdout).contains("Usage"),
+            "{sub}"
+        );
     }
 }
 
 #[test]
 fn info_summarises_each_format() {
     let run = omnidewarp(&["info", SAMPLE_YAML]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let text = String::from_utf8_lossy(&run.stdout).to_lowercase();
     assert!(text.contains("mei") && text.contains("1280"), "{text}");
 }
@@ -135,7 +240,9 @@ fn info_summarises_each_format() {
 fn render_mirror_then_convert_back() {
     let dir = temp_dir("render");
     let pano = dir.join("pano.png");
-    image::RgbImage::from_fn(256, 128, |x, y| image::Rgb([x as u8, y as u8 * 2, 128])).save(&pano).unwrap();
+    image::RgbImage::from_fn(256, 128, |x, y| image::Rgb([x as u8, y as u8 * 2, 128]))
+        .save(&pano)
+        .unwrap();
     let calib = dir.join("ring.toml");
     std::fs::write(
         &calib,
@@ -143,12 +250,38 @@ fn render_mirror_then_convert_back() {
     )
     .unwrap();
     let frame = dir.join("frame.png");
-    let run = omnidewarp(&["render-mirror", s(&pano), "--calib", s(&calib), "--size", "300x300", "-o", s(&frame)]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = omnidewarp(&[
+        "render-mirror",
+        s(&pano),
+        "--calib",
+        s(&calib),
+        "--size",
+        "300x300",
+        "-o",
+        s(&frame),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(dims(&frame), (300, 300));
     let back = dir.join("back.png");
-    let run = omnidewarp(&["convert", s(&frame), "--calib", s(&calib), "--size", "256x128", "-o", s(&back)]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = omnidewarp(&[
+        "convert",
+        s(&frame),
+        "--calib",
+        s(&calib),
+        "--size",
+        "256x128",
+        "-o",
+        s(&back),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     // Inside the band the red channel (= column) comes back where it was.
     let back = image::open(&back).unwrap().to_rgb8();
     let row = 64; // elevation ≈ 0, inside -50°..40°
@@ -163,12 +296,40 @@ fn render_mirror_then_convert_back() {
 fn export_map_writes_remap_tables() {
     let dir = temp_dir("map");
     let prefix = dir.join("view");
-    let run = omnidewarp(&["export-map", "--calib", SAMPLE_CALIB, "--frame-size", "640x480", "--projection", "perspective", "--size", "33x17", "-o", s(&prefix)]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = omnidewarp(&[
+        "export-map",
+        "--calib",
+        SAMPLE_CALIB,
+        "--frame-size",
+        "640x480",
+        "--projection",
+        "perspective",
+        "--size",
+        "33x17",
+        "-o",
+        s(&prefix),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let pgm = std::fs::read(dir.join("view_x.pgm")).unwrap();
     assert!(pgm.starts_with(b"P5\n33 17\n65535\n"));
     assert_eq!(pgm.len(), "P5\n33 17\n65535\n".len() + 33 * 17 * 2);
-    let run = omnidewarp(&["export-map", "--calib", SAMPLE_CALIB, "--frame-size", "640x480", "--size", "64x32", "--format", "npy", "-o", s(&prefix)]);
+    let run = omnidewarp(&[
+        "export-map",
+        "--calib",
+        SAMPLE_CALIB,
+        "--frame-size",
+        "640x480",
+        "--size",
+        "64x32",
+        "--format",
+        "npy",
+        "-o",
+        s(&prefix),
+    ]);
     assert!(run.status.success());
     let npy = std::fs::read(dir.join("view_y.npy")).unwrap();
     assert!(npy.starts_with(b"\x93NUMPY\x01\x00"));
@@ -177,7 +338,10 @@ fn export_map_writes_remap_tables() {
     assert!(String::from_utf8_lossy(&npy[10..10 + header_len]).contains("'shape': (32, 64)"));
     assert_eq!(npy.len(), 10 + header_len + 64 * 32 * 4);
     // Values: -1 or inside the frame.
-    for v in npy[10 + header_len..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())) {
+    for v in npy[10 + header_len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+    {
         assert!(v == -1.0 || (-0.5..=479.5).contains(&v), "{v}");
     }
 }

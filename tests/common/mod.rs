@@ -17,8 +17,10 @@ pub fn scene(d: DVec3) -> [f64; 3] {
 /// The scene as a full-sphere equirectangular RGBA image.
 pub fn scene_panorama(width: u32, height: u32) -> image::RgbaImage {
     image::RgbaImage::from_fn(width, height, |i, j| {
-        let h = -std::f64::consts::PI + std::f64::consts::TAU * (f64::from(i) + 0.5) / f64::from(width);
-        let e = std::f64::consts::FRAC_PI_2 - std::f64::consts::PI * (f64::from(j) + 0.5) / f64::from(height);
+        let h =
+            -std::f64::consts::PI + std::f64::consts::TAU * (f64::from(i) + 0.5) / f64::from(width);
+        let e = std::f64::consts::FRAC_PI_2
+            - std::f64::consts::PI * (f64::from(j) + 0.5) / f64::from(height);
         let [r, g, b] = scene(omnidewarp::model::direction(h, e));
         image::Rgba([r.round() as u8, g.round() as u8, b.round() as u8, 255])
     })
@@ -29,7 +31,10 @@ pub fn analytic_frame(calibration: &Calibration) -> image::RgbaImage {
     let band = calibration.elevation_range();
     let (w, h) = calibration.image_size;
     image::RgbaImage::from_fn(w, h, |i, j| {
-        match calibration.model.unproject(DVec2::new(f64::from(i), f64::from(j))) {
+        match calibration
+            .model
+            .unproject(DVec2::new(f64::from(i), f64::from(j)))
+        {
             Some(d) if band.contains(d.z.asin()) => {
                 let [r, g, b] = scene(d);
                 image::Rgba([r.round() as u8, g.round() as u8, b.round() as u8, 255])
@@ -42,7 +47,10 @@ pub fn analytic_frame(calibration: &Calibration) -> image::RgbaImage {
 /// Exact f64 source position of every output pixel (`None` outside the content).
 pub fn exact_positions(calibration: &Calibration, view: &View) -> Vec<Option<(DVec2, DVec3)>> {
     let band = calibration.elevation_range();
-    let (fw, fh) = (f64::from(calibration.image_size.0), f64::from(calibration.image_size.1));
+    let (fw, fh) = (
+        f64::from(calibration.image_size.0),
+        f64::from(calibration.image_size.1),
+    );
     let mut out = vec![None; (view.width * view.height) as usize];
     for tile in view.tiles() {
         for y in 0..tile.height {
@@ -67,9 +75,17 @@ pub fn bilinear_f64(img: &image::RgbaImage, p: DVec2) -> [f64; 3] {
     let (w, h) = (img.width() as i64, img.height() as i64);
     let (x0, y0) = (p.x.floor(), p.y.floor());
     let (tx, ty) = (p.x - x0, p.y - y0);
-    let px = |x: i64, y: i64| img.get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32).0;
+    let px = |x: i64, y: i64| {
+        img.get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32)
+            .0
+    };
     let (x0, y0) = (x0 as i64, y0 as i64);
-    let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+    let (a, b, c, d) = (
+        px(x0, y0),
+        px(x0 + 1, y0),
+        px(x0, y0 + 1),
+        px(x0 + 1, y0 + 1),
+    );
     std::array::from_fn(|k| {
         let top = f64::from(a[k]) * (1.0 - tx) + f64::from(b[k]) * tx;
         let bottom = f64::from(c[k]) * (1.0 - tx) + f64::from(d[k]) * tx;

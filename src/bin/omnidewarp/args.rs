@@ -99,14 +99,20 @@ fn parse_size(s: &str) -> Result<Size, String> {
             _ => Err(format!("`{v}` is not a size in 1..=16384")),
         }
     };
-    Ok(Size { width: parse(w)?, height: parse(h)? })
+    Ok(Size {
+        width: parse(w)?,
+        height: parse(h)?,
+    })
 }
 
 fn parse_fill(s: &str) -> Result<[u8; 4], String> {
     let hex = s.trim_start_matches('#');
     let bytes = (0..hex.len())
         .step_by(2)
-        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
         .collect::<Option<Vec<u8>>>();
     match (hex.len(), bytes) {
         (6, Some(b)) => Ok([b[0], b[1], b[2], 255]),
@@ -238,7 +244,13 @@ mod tests {
 
     #[test]
     fn sizes_and_fills_parse() {
-        assert_eq!(parse_size("640x480"), Ok(Size { width: 640, height: 480 }));
+        assert_eq!(
+            parse_size("640x480"),
+            Ok(Size {
+                width: 640,
+                height: 480
+            })
+        );
         assert!(parse_size("0x480").is_err());
         assert!(parse_size("640").is_err());
         assert_eq!(parse_fill("ff8000"), Ok([255, 128, 0, 255]));

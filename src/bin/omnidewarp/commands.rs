@@ -46,19 +46,30 @@ fn options(args: &SamplingArgs) -> DewarpOptions {
 pub fn build_view(args: &ViewArgs, calibration: &Calibration) -> Result<View, Failure> {
     use std::f64::consts::{FRAC_PI_2, PI, TAU};
     let band = calibration.elevation_range();
-    let (top, bottom) = if args.band { (band.max, band.min) } else { (FRAC_PI_2, -FRAC_PI_2) };
+    let (top, bottom) = if args.band {
+        (band.max, band.min)
+    } else {
+        (FRAC_PI_2, -FRAC_PI_2)
+    };
     let limit = 80f64.to_radians();
     let (cyl_top, cyl_bottom) = (band.max.min(limit), band.min.max(-limit));
     let fov = |default: f64| args.fov.unwrap_or(default).to_radians();
-    let square_height = |width: u32, span: f64, rows: f64| (f64::from(width) * rows / span).round().max(1.0) as u32;
+    let square_height =
+        |width: u32, span: f64, rows: f64| (f64::from(width) * rows / span).round().max(1.0) as u32;
     let (projection, default_size) = match args.projection {
         ProjectionArg::Equirect => (
             Projection::Equirect { top, bottom },
             (4096, square_height(4096, TAU, top - bottom)),
         ),
         ProjectionArg::Cylinder => (
-            Projection::Cylinder { top: cyl_top, bottom: cyl_bottom },
-            (4096, square_height(4096, TAU, cyl_top.tan() - cyl_bottom.tan())),
+            Projection::Cylinder {
+                top: cyl_top,
+                bottom: cyl_bottom,
+            },
+            (
+                4096,
+                square_height(4096, TAU, cyl_top.tan() - cyl_bottom.tan()),
+            ),
         ),
         ProjectionArg::Perspective => (Projection::Perspective { fov: fov(90.0) }, (1920, 1080)),
         ProjectionArg::Quad => (Projection::Quad { fov: fov(90.0) }, (1920, 1080)),
@@ -70,7 +81,11 @@ pub fn build_view(args: &ViewArgs, calibration: &Calibration) -> Result<View, Fa
             (4096, 2 * square_height(4096, PI, top - bottom)),
         ),
     };
-    let default_pitch = if args.projection == ProjectionArg::Stereographic { -90.0 } else { 0.0 };
+    let default_pitch = if args.projection == ProjectionArg::Stereographic {
+        -90.0
+    } else {
+        0.0
+    };
     let orientation = Orientation {
         yaw: args.yaw.to_radians(),
         pitch: args.pitch.unwrap_or(default_pitch).to_radians(),
@@ -94,12 +109,23 @@ fn with_frame<T>(
 }
 
 /// An image buffer of `format` and size, as the `image` crate wants it back.
-fn to_image(format: PixelFormat, width: u32, height: u32, data: Vec<u8>) -> Result<image::DynamicImage, Failure> {
+fn to_image(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+) -> Result<image::DynamicImage, Failure> {
     let bad = || Failure::runtime("internal error: output buffer size");
     Ok(match format {
-        PixelFormat::Gray8 => image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(width, height, data).ok_or_else(bad)?),
-        PixelFormat::Rgb8 => image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(width, height, data).ok_or_else(bad)?),
-        _ => image::DynamicImage::ImageRgba8(image::RgbaImage::from_raw(width, height, data).ok_or_else(bad)?),
+        PixelFormat::Gray8 => image::DynamicImage::ImageLuma8(
+            image::GrayImage::from_raw(width, height, data).ok_or_else(bad)?,
+        ),
+        PixelFormat::Rgb8 => image::DynamicImage::ImageRgb8(
+            image::RgbImage::from_raw(width, height, data).ok_or_else(bad)?,
+        ),
+        _ => image::DynamicImage::ImageRgba8(
+            image::RgbaImage::from_raw(width, height, data).ok_or_else(bad)?,
+        ),
     })
 }
 
@@ -121,7 +147,10 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         let format = frame.format();
         let mut data = vec![0u8; view.width as usize * view.height as usize * channels(format)];
         let mut dewarper = CpuDewarper::new(calibration.clone(), view, options);
-        dewarper.dewarp(frame, &mut FrameMut::packed(format, view.width, view.height, &mut data)?)?;
+        dewarper.dewarp(
+            frame,
+            &mut FrameMut::packed(format, view.width, view.height, &mut data)?,
+        )?;
         to_image(format, view.width, view.height, data)
     })?;
     save_image(&args.output, &out)
@@ -131,13 +160,20 @@ fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
     check_not_input(&args.panorama, &args.output)?;
     output_format(&args.output)?;
     let calibration = load_calibration(&args.calib)?;
-    let (width, height) = args.size.map_or(calibration.image_size, |s| (s.width, s.height));
+    let (width, height) = args
+        .size
+        .map_or(calibration.image_size, |s| (s.width, s.height));
     let options = options(&args.sampling);
     let img = load_image(&args.panorama)?;
     let out = with_frame(&img, |pano| {
         let format = pano.format();
         let mut data = vec![0u8; width as usize * height as usize * channels(format)];
-        omnidewarp::render_mirror(pano, &calibration, &mut FrameMut::packed(format, width, height, &mut data)?, &options)?;
+        omnidewarp::render_mirror(
+            pano,
+            &calibration,
+            &mut FrameMut::packed(format, width, height, &mut data)?,
+            &options,
+        )?;
         to_image(format, width, height, data)
     })?;
     save_image(&args.output, &out)
@@ -145,7 +181,9 @@ fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
 
 fn export_map(args: &ExportMapArgs) -> Result<(), Failure> {
     let calibration = load_calibration(&args.calib)?;
-    let frame_size = args.frame_size.map_or(calibration.image_size, |s| (s.width, s.height));
+    let frame_size = args
+        .frame_size
+        .map_or(calibration.image_size, |s| (s.width, s.height));
     let view = build_view(&args.view, &calibration)?;
     let positions = omnidewarp::source_positions(&calibration, &view, frame_size)?;
     let prefix = args.output.to_string_lossy().into_owned();
@@ -159,7 +197,11 @@ fn export_map(args: &ExportMapArgs) -> Result<(), Failure> {
                     let io = |e: std::io::Error| Failure::runtime(format!("{path}: {e}"));
                     write!(out, "P5\n{w} {h}\n65535\n").map_err(io)?;
                     for v in values {
-                        let code = if v.is_nan() { u16::MAX } else { v.round().clamp(0.0, (limit - 1) as f32) as u16 };
+                        let code = if v.is_nan() {
+                            u16::MAX
+                        } else {
+                            v.round().clamp(0.0, (limit - 1) as f32) as u16
+                        };
                         out.write_all(&code.to_be_bytes()).map_err(io)?;
                     }
                     Ok(())

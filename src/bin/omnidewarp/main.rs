@@ -20,12 +20,18 @@ pub struct Failure {
 impl Failure {
     /// A usage error (exit 2): the command line asks for something impossible.
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { code: 2, message: message.into() }
+        Self {
+            code: 2,
+            message: message.into(),
+        }
     }
 
     /// A runtime error (exit 1).
     pub fn runtime(message: impl Into<String>) -> Self {
-        Self { code: 1, message: message.into() }
+        Self {
+            code: 1,
+            message: message.into(),
+        }
     }
 }
 
@@ -37,7 +43,11 @@ impl From<omnidewarp::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    let level = if cli.quiet { log::LevelFilter::Error } else { log::LevelFilter::Info };
+    let level = if cli.quiet {
+        log::LevelFilter::Error
+    } else {
+        log::LevelFilter::Info
+    };
     output::init_logger(level);
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

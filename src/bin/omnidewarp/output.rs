@@ -68,7 +68,10 @@ pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
 
 /// A temporary path beside `path` (same folder, so the final rename is atomic).
 fn temporary_beside(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
@@ -88,7 +91,8 @@ pub fn write_atomically(
             .flush()
             .and_then(|()| writer.get_ref().sync_all())
             .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        std::fs::rename(&tmp, path).map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
+        std::fs::rename(&tmp, path)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
