@@ -6,13 +6,20 @@ use omnidewarp::model::{Calibration, Orientation, Projection, View};
 use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, PixelFormat};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let output = std::env::args()
-        .nth(1)
-        .map_or_else(|| std::env::temp_dir().join("omnidewarp_still.png"), Into::into);
+    let output = std::env::args().nth(1).map_or_else(
+        || std::env::temp_dir().join("omnidewarp_still.png"),
+        Into::into,
+    );
     let calibration = Calibration::load("assets/opencv_sample/sample_mei_calib.toml".as_ref())?;
     let view = View::new(
-        Projection::Perspective { fov: 80f64.to_radians() },
-        Orientation { yaw: 1.0, pitch: -0.2, roll: 0.0 },
+        Projection::Perspective {
+            fov: 80f64.to_radians(),
+        },
+        Orientation {
+            yaw: 1.0,
+            pitch: -0.2,
+            roll: 0.0,
+        },
         1280,
         720,
     )?;

@@ -22,7 +22,7 @@ pub(crate) struct ExactMap<'a> {
     pub frame: (u32, u32),
     /// `[x_min, x_max, y_min, y_max, e_min, e_max]` (f32): interpolated points strictly
     /// inside are content without further checks (margins included).
-    safe_bounds: [f32; 6],
+    pub safe_bounds: [f32; 6],
 }
 
 impl<'a> ExactMap<'a> {
@@ -269,6 +269,50 @@ fn catmull_rom(t: f32) -> [f32; 4] {
     ]
 }
 
+/// Source points of a run of output pixels (structure of arrays), reused between rows.
+#[derive(Debug, Default)]
+pub(crate) struct RowPoints {
+    pub x: Vec<f32>,
+    pub y: Vec<f32>,
+    pub lod: Vec<f32>,
+    pub valid: Vec<bool>,
+}
+
+impl RowPoints {
+    /// Makes room for `n` points, all invalid.
+    pub fn reset(&mut self, n: usize) {
+        self.x.clear();
+        self.x.resize(n, 0.0);
+        self.y.clear();
+        self.y.resize(n, 0.0);
+        self.lod.clear();
+        self.lod.resize(n, 0.0);
+        self.valid.clear();
+        self.valid.resize(n, false);
+    }
+
+    /// Point `i`.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> Option<SourcePoint> {
+        self.valid[i].then(|| SourcePoint {
+            x: self.x[i],
+            y: self.y[i],
+            lod: self.lod[i],
+        })
+    }
+
+    /// Stores point `i`.
+    #[inline(always)]
+    pub fn set(&mut self, i: usize, p: Option<SourcePoint>) {
+        if let Some(p) = p {
+            self.x[i] = p.x;
+            self.y[i] = p.y;
+            self.lod[i] = p.lod;
+            self.valid[i] = true;
+        }
+    }
+}
+
 /// One output row's worth of a [`TileGrid`].
 #[derive(Debug)]
 pub(crate) struct GridRow<'a> {
@@ -293,6 +337,48 @@ impl GridRow<'_> {
             w,
         );
         (!n.0[0].is_nan()).then_some(n)
+    }
+
+    /// Fills `out[i]` for `i` in `range` with the point at tile position `(x_of(i), y)`
+    /// (`y` being this row's): the interpolation of [`GridRow::point`] with its common case,
+    /// a point well inside the content, inline.
+    #[inline]
+    pub fn fill(
+        &self,
+        map: &ExactMap<'_>,
+        range: std::ops::Range<usize>,
+        x_of: impl Fn(usize) -> f32,
+        y: f32,
+        snap_safe: bool,
+        out: &mut RowPoints,
+    ) {
+        let inv_step = 1.0 / self.grid.step as f32;
+        let last = self.grid.cols - 4;
+        let b = map.safe_bounds;
+        for i in range {
+            let x = x_of(i);
+            let gx = (x * inv_step).max(0.0);
+            let c = (gx as usize).min(last);
+            let w = catmull_rom(gx - c as f32);
+            let Node([nx, ny, e, lod]) = Node::blend(
+                [
+                    self.nodes[c],
+                    self.nodes[c + 1],
+                    self.nodes[c + 2],
+                    self.nodes[c + 3],
+                ],
+                w,
+            );
+            let inside = nx > b[0] && nx < b[1] && ny > b[2] && ny < b[3] && e > b[4] && e < b[5];
+            if inside && !snap_safe {
+                out.x[i] = nx;
+                out.y[i] = ny;
+                out.lod[i] = lod;
+                out.valid[i] = true;
+            } else {
+                out.set(i, self.point(map, x, y, snap_safe));
+            }
+        }
     }
 
     /// Source point of tile position `(x, y)` (`y` being this row's): interpolated where the

@@ -13,7 +13,7 @@ use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut};
 use crate::model::{Calibration, Tile, View};
 use crate::options::DewarpOptions;
 use crate::{Error, Result};
-use map::{ExactMap, GridRow, SourcePoint, TileGrid};
+use map::{ExactMap, GridRow, RowPoints, SourcePoint, TileGrid};
 use sample::{MipChain, PlaneRef, WrapX, sample_lod, to_u8};
 
 /// Geometry that depends only on the frame size and the view, cached between frames.
@@ -193,9 +193,10 @@ pub fn source_positions(
     let width = view.width as usize;
     let mut out = vec![[f32::NAN; 2]; width * view.height as usize];
     out.par_chunks_mut(width).enumerate().for_each(|(j, row)| {
-        let row_map = mapper.row(j as f32);
+        let mut points = RowPoints::default();
+        mapper.row(j as f32).fill(width, |i| i as f32, &mut points);
         for (i, p) in row.iter_mut().enumerate() {
-            if let Some(q) = row_map.point(i as f32) {
+            if let Some(q) = points.get(i) {
                 *p = [q.x, q.y];
             }
         }
@@ -255,22 +256,35 @@ struct RowMapper<'a> {
 }
 
 impl RowMapper<'_> {
-    /// Source point of output position `x` on this row.
-    #[inline]
-    fn point(&self, x: f32) -> Option<SourcePoint> {
-        let span = match self.spans.as_slice() {
-            [single] => single,
-            spans => {
-                let px = sample::floor_i32(x + 0.5) as f32;
-                spans
-                    .iter()
-                    .find(|s| px >= s.tile.x0 as f32 && px < (s.tile.x0 + s.tile.width) as f32)?
+    /// Source points of output positions `x_of(0..n)` (increasing) on this row, into `out`.
+    fn fill(&self, n: usize, x_of: impl Fn(usize) -> f32 + Copy, out: &mut RowPoints) {
+        out.reset(n);
+        let mut start = 0;
+        for span in &self.spans {
+            let end_x = (span.tile.x0 + span.tile.width) as f32;
+            let x0 = span.tile.x0 as f32;
+            // Skip pixels left of this tile (they belong to no tile), then take those in it.
+            while start < n && sample::floor_i32(x_of(start) + 0.5) as f32 <= x0 - 1.0 {
+                start += 1;
             }
-        };
-        let lx = x - span.tile.x0 as f32;
-        match &span.grid {
-            Some(grid) => grid.point(self.map, lx, span.ly, self.snap_safe),
-            None => self.map.point(span.tile, f64::from(lx), f64::from(span.ly)),
+            let mut end = start;
+            while end < n && (sample::floor_i32(x_of(end) + 0.5) as f32) < end_x {
+                end += 1;
+            }
+            let local = |i: usize| x_of(i) - x0;
+            match &span.grid {
+                Some(grid) => grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out),
+                None => {
+                    for i in start..end {
+                        out.set(
+                            i,
+                            self.map
+                                .point(span.tile, f64::from(local(i)), f64::from(span.ly)),
+                        );
+                    }
+                }
+            }
+            start = end;
         }
     }
 }
@@ -343,7 +357,7 @@ fn for_each_row(
     plane: &mut PlaneMut<'_>,
     row_bytes: usize,
     height: u32,
-    f: impl Fn(usize, &mut [u8]) + Sync,
+    f: impl Fn(usize, &mut [u8], &mut RowPoints) + Sync,
 ) {
     let stride = plane.stride;
     plane
@@ -351,7 +365,9 @@ fn for_each_row(
         .par_chunks_mut(stride)
         .take(height as usize)
         .enumerate()
-        .for_each(|(j, row)| f(j, &mut row[..row_bytes]));
+        .for_each_init(RowPoints::default, |points, (j, row)| {
+            f(j, &mut row[..row_bytes], points)
+        });
 }
 
 fn run(
@@ -425,29 +441,38 @@ impl Context<'_> {
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let (w, h) = self.dst_size;
         let (interpolation, mapper) = (self.options.interpolation, self.mapper);
-        for_each_row(&mut dst.planes_mut()[0], w as usize * d, h, |j, row| {
-            let row_map = mapper.row(geometry.luma(0, j).1);
-            for (i, out) in row.chunks_exact_mut(d).enumerate() {
-                let (x, _) = geometry.luma(i, j);
-                let Some(p) = row_map.point(x) else {
-                    out.copy_from_slice(&fill[..d]);
-                    continue;
-                };
-                let (sx, sy, lod) = geometry.source(p);
-                let v: [f32; C] = sample_lod(src, mips, sx, sy, lod, interpolation, WrapX::Clamp);
-                match (C, to_rgba) {
-                    (1, true) => {
-                        let g = to_u8(v[0]);
-                        out.copy_from_slice(&[g, g, g, 255]);
+        for_each_row(
+            &mut dst.planes_mut()[0],
+            w as usize * d,
+            h,
+            |j, row, points| {
+                mapper.row(geometry.luma(0, j).1).fill(
+                    w as usize,
+                    |i| geometry.luma(i, j).0,
+                    points,
+                );
+                for (i, out) in row.chunks_exact_mut(d).enumerate() {
+                    let Some(p) = points.get(i) else {
+                        out.copy_from_slice(&fill[..d]);
+                        continue;
+                    };
+                    let (sx, sy, lod) = geometry.source(p);
+                    let v: [f32; C] =
+                        sample_lod(src, mips, sx, sy, lod, interpolation, WrapX::Clamp);
+                    match (C, to_rgba) {
+                        (1, true) => {
+                            let g = to_u8(v[0]);
+                            out.copy_from_slice(&[g, g, g, 255]);
+                        }
+                        (3, true) => {
+                            out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
+                            out[3] = 255;
+                        }
+                        _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
                     }
-                    (3, true) => {
-                        out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
-                        out[3] = 255;
-                    }
-                    _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
                 }
-            }
-        });
+            },
+        );
     }
 
     /// I420/NV12 into I420, each plane sampled at its own resolution.
@@ -467,11 +492,14 @@ impl Context<'_> {
         let luma_geometry =
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let planes = dst.planes_mut();
-        for_each_row(&mut planes[0], w as usize, h, |j, row| {
-            let row_map = mapper.row(luma_geometry.luma(0, j).1);
+        for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
+            mapper.row(luma_geometry.luma(0, j).1).fill(
+                w as usize,
+                |i| luma_geometry.luma(i, j).0,
+                points,
+            );
             for (i, out) in row.iter_mut().enumerate() {
-                let (x, _) = luma_geometry.luma(i, j);
-                *out = match row_map.point(x) {
+                *out = match points.get(i) {
                     Some(p) => {
                         let (sx, sy, lod) = luma_geometry.source(p);
                         to_u8(
@@ -536,11 +564,15 @@ impl Context<'_> {
             .zip(v_plane.data.par_chunks_mut(vs))
             .take(ch as usize)
             .enumerate()
-            .for_each(|(j, (u_row, v_row))| {
-                let row_map = mapper.row(chroma_geometry.luma(0, j).1);
-                for i in 0..cw as usize {
-                    let (x, _) = chroma_geometry.luma(i, j);
-                    let (u, v) = row_map.point(x).map_or((fu, fv), sample_uv);
+            .for_each_init(RowPoints::default, |points, (j, (u_row, v_row))| {
+                let n = cw as usize;
+                mapper.row(chroma_geometry.luma(0, j).1).fill(
+                    n,
+                    |i| chroma_geometry.luma(i, j).0,
+                    points,
+                );
+                for i in 0..n {
+                    let (u, v) = points.get(i).map_or((fu, fv), sample_uv);
                     u_row[i] = u;
                     v_row[i] = v;
                 }
@@ -563,32 +595,27 @@ impl Context<'_> {
             (sw.div_ceil(2), sh.div_ceil(2)),
         );
         let (luma, nv12) = (plane_ref(src, 0), src.format() == PixelFormat::Nv12);
-        for_each_row(&mut dst.planes_mut()[0], w as usize * 4, h, |j, row| {
-            let row_map = mapper.row(luma_geometry.luma(0, j).1);
-            for (i, out) in row.chunks_exact_mut(4).enumerate() {
-                let (x, _) = luma_geometry.luma(i, j);
-                let Some(p) = row_map.point(x) else {
-                    out.copy_from_slice(&fill);
-                    continue;
-                };
-                let (sx, sy, lod) = luma_geometry.source(p);
-                let yv =
-                    sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
-                let (cx, cy, clod) = chroma_geometry.source(p);
-                let (u, v) = if nv12 {
-                    let uv: [f32; 2] = sample_lod(
-                        plane_ref(src, 1),
-                        mips[1],
-                        cx,
-                        cy,
-                        clod,
-                        interpolation,
-                        WrapX::Clamp,
-                    );
-                    (uv[0], uv[1])
-                } else {
-                    (
-                        sample_lod::<1>(
+        for_each_row(
+            &mut dst.planes_mut()[0],
+            w as usize * 4,
+            h,
+            |j, row, points| {
+                mapper.row(luma_geometry.luma(0, j).1).fill(
+                    w as usize,
+                    |i| luma_geometry.luma(i, j).0,
+                    points,
+                );
+                for (i, out) in row.chunks_exact_mut(4).enumerate() {
+                    let Some(p) = points.get(i) else {
+                        out.copy_from_slice(&fill);
+                        continue;
+                    };
+                    let (sx, sy, lod) = luma_geometry.source(p);
+                    let yv =
+                        sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
+                    let (cx, cy, clod) = chroma_geometry.source(p);
+                    let (u, v) = if nv12 {
+                        let uv: [f32; 2] = sample_lod(
                             plane_ref(src, 1),
                             mips[1],
                             cx,
@@ -596,26 +623,39 @@ impl Context<'_> {
                             clod,
                             interpolation,
                             WrapX::Clamp,
-                        )[0],
-                        sample_lod::<1>(
-                            plane_ref(src, 2),
-                            mips[2],
-                            cx,
-                            cy,
-                            clod,
-                            interpolation,
-                            WrapX::Clamp,
-                        )[0],
-                    )
-                };
-                let rgb = color.to_rgb(yv, u, v);
-                out[..3]
-                    .iter_mut()
-                    .zip(rgb)
-                    .for_each(|(o, c)| *o = to_u8(c));
-                out[3] = 255;
-            }
-        });
+                        );
+                        (uv[0], uv[1])
+                    } else {
+                        (
+                            sample_lod::<1>(
+                                plane_ref(src, 1),
+                                mips[1],
+                                cx,
+                                cy,
+                                clod,
+                                interpolation,
+                                WrapX::Clamp,
+                            )[0],
+                            sample_lod::<1>(
+                                plane_ref(src, 2),
+                                mips[2],
+                                cx,
+                                cy,
+                                clod,
+                                interpolation,
+                                WrapX::Clamp,
+                            )[0],
+                        )
+                    };
+                    let rgb = color.to_rgb(yv, u, v);
+                    out[..3]
+                        .iter_mut()
+                        .zip(rgb)
+                        .for_each(|(o, c)| *o = to_u8(c));
+                    out[3] = 255;
+                }
+            },
+        );
     }
 }
 
