@@ -5,13 +5,25 @@
 //!
 //! See [`model`] for the geometry conventions.
 
+// The crate's own tests share `tests/common` with the integration tests, which name the
+// crate `omnidewarp`.
+#[cfg(test)]
+extern crate self as omnidewarp;
+
 pub mod cpu;
 pub mod error;
 pub mod frame;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod model;
 pub mod options;
 
 pub use cpu::{CpuDewarper, dewarp_reference, render_mirror};
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange};
+#[cfg(feature = "gpu")]
+pub use gpu::GpuDewarper;
 pub use options::{DewarpOptions, Interpolation};
+/// The `wgpu` this crate was built with (feature `gpu`), for callers that share a device.
+#[cfg(feature = "gpu")]
+pub use wgpu;
