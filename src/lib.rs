@@ -11,6 +11,7 @@
 extern crate self as omnidewarp;
 
 pub mod cpu;
+mod dewarper;
 pub mod error;
 pub mod frame;
 #[cfg(feature = "gpu")]
@@ -19,6 +20,7 @@ pub mod model;
 pub mod options;
 
 pub use cpu::{CpuDewarper, dewarp_reference, render_mirror};
+pub use dewarper::{Backend, Dewarper};
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange};
 #[cfg(feature = "gpu")]
