@@ -4,9 +4,16 @@
 // reads are textureLoad of whole texels (no hardware filtering: its 8-bit sub-texel weights
 // would not match the CPU), values in 0..255.
 
+// Size of mip `level`: max(1, size >> level), as wgpu and MipChain make them. Computed
+// rather than queried: textureDimensions(t, level) with a level that differs between
+// neighbouring pixels returns one pixel's answer for all of them on llvmpipe.
+fn level_size(t: texture_2d<f32>, level: u32) -> vec2<u32> {
+    return max(textureDimensions(t) >> vec2<u32>(level), vec2<u32>(1u));
+}
+
 // PlaneRef::texel: the texel at (col, row) of mip `level`, clamped to the edge, 0..255.
 fn texel(t: texture_2d<f32>, level: u32, col: i32, row: i32) -> vec4<f32> {
-    let size = vec2<i32>(textureDimensions(t, level));
+    let size = vec2<i32>(level_size(t, level));
     let at = clamp(vec2<i32>(col, row), vec2<i32>(0), size - 1);
     return round(textureLoad(t, at, level) * 255.0);
 }
@@ -81,8 +88,8 @@ fn sample_plane(t: texture_2d<f32>, x: f32, y: f32, interpolation: u32) -> vec4<
 
 // The `at` closure of sample_lod: bilinear in level k at level-0 position (x, y).
 fn sample_level(t: texture_2d<f32>, k: u32, x: f32, y: f32) -> vec4<f32> {
-    let base = vec2<f32>(textureDimensions(t, 0u));
-    let size = vec2<f32>(textureDimensions(t, k));
+    let base = vec2<f32>(textureDimensions(t));
+    let size = vec2<f32>(level_size(t, k));
     let s = size / base;
     return sample_bilinear(t, k, (x + 0.5) * s.x - 0.5, (y + 0.5) * s.y - 0.5);
 }
