@@ -395,11 +395,11 @@ impl GpuDewarper {
             for k in 0..format.plane_count() {
                 let (pw, ph, channels) = format.plane_shape(k, w, h);
                 let plane = frame.plane(k);
-                let (data, stride) = if format == PixelFormat::Rgb8 {
+                let (data, stride, channels) = if format == PixelFormat::Rgb8 {
                     expand_rgb(&mut self.staging, plane.data, plane.stride, (pw, ph));
-                    (&self.staging[..], pw as usize * 4)
+                    (&self.staging[..], pw as usize * 4, 4)
                 } else {
-                    (plane.data, plane.stride)
+                    (plane.data, plane.stride, channels)
                 };
                 let row = pw as usize * channels;
                 let needed = stride * (ph as usize - 1) + row;

@@ -38,8 +38,10 @@ impl PlaneTexture {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format,
+            // COPY_SRC: tests read the mip levels back.
             usage: wgpu::TextureUsages::TEXTURE_BINDING
                 | wgpu::TextureUsages::COPY_DST
+                | wgpu::TextureUsages::COPY_SRC
                 | wgpu::TextureUsages::RENDER_ATTACHMENT,
             view_formats: &[],
         });
