@@ -89,3 +89,104 @@ fn shader_mapping_matches_exact_map() {
     );
     assert!(worst_lod < 1e-3, "max lod error {worst_lod}");
 }
+
+/// Reads level `level` of `texture` (tightly packed rows).
+fn read_level(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    level: u32,
+) -> Vec<u8> {
+    let texel = texture.format().block_copy_size(None).unwrap();
+    let (w, h) = (
+        (texture.width() >> level).max(1),
+        (texture.height() >> level).max(1),
+    );
+    let padded = super::resources::padded_row(w * texel);
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: u64::from(padded * h),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    encoder.copy_texture_to_buffer(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: level,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded),
+                rows_per_image: Some(h),
+            },
+        },
+        wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 1,
+        },
+    );
+    queue.submit([encoder.finish()]);
+    buffer
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.unwrap());
+    device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+    let data = buffer.slice(..).get_mapped_range().unwrap();
+    data.chunks(padded as usize)
+        .take(h as usize)
+        .flat_map(|row| row[..(w * texel) as usize].to_vec())
+        .collect()
+}
+
+#[test]
+fn gpu_mips_equal_cpu_mips() {
+    use crate::cpu::sample::{MipChain, PlaneRef};
+    let Some((device, queue)) = common::device() else {
+        return;
+    };
+    let case = common::ocam();
+    // Noise, so that every rounding shows; odd sizes, so that dropped rows/columns show.
+    for (format, channels, (w, h)) in [
+        (crate::PixelFormat::Rgba8, 4usize, (257u32, 251u32)),
+        (crate::PixelFormat::Gray8, 1, (83, 130)),
+    ] {
+        let data: Vec<u8> = (0..(w * h) as usize * channels)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let frame = crate::Frame::packed(format, w, h, &data).unwrap();
+        let mut gpu = GpuDewarper::with_device(
+            &device,
+            &queue,
+            case.calibration.clone(),
+            common::views(&case)[0].1,
+            DewarpOptions::default(),
+        )
+        .unwrap();
+        gpu.upload(&frame).unwrap();
+        let mut cpu = MipChain::default();
+        let base = PlaneRef {
+            data: &data,
+            stride: w as usize * channels,
+            width: w,
+            height: h,
+        };
+        cpu.rebuild(base, channels);
+        let texture = &gpu.source.as_ref().unwrap().planes[0].texture;
+        assert_eq!(texture.mip_level_count() as usize, cpu.levels.len() + 1);
+        for (k, level) in cpu.levels.iter().enumerate() {
+            let got = read_level(&device, &queue, texture, k as u32 + 1);
+            assert_eq!(
+                (texture.width() >> (k + 1)).max(1),
+                level.width,
+                "{format:?} level {} width",
+                k + 1
+            );
+            assert!(got == level.data, "{format:?} level {} differs", k + 1);
+        }
+    }
+}

@@ -408,3 +408,43 @@ pub fn psnr_f64(a: &[u8], reference: &[f64], mask: &[bool], channels: usize) -> 
     }
     10.0 * (255.0 * 255.0 / (sq / n as f64)).log10()
 }
+
+/// Pixels of `view` whose exact (f64) source position lies within `eps` frame pixels of a
+/// nearest-neighbour boundary (a half-integer) on either axis. There the GPU's f32 mapping
+/// (within ~1e-4 px of the exact one, see the crate's mapping test) may pick the other
+/// neighbour: a difference of the local contrast, not a mapping or sampling error.
+pub fn nearest_ambiguous(case: &Case, view: &View, eps: f64) -> Vec<bool> {
+    let scaled = case
+        .calibration
+        .scaled_to(case.frame.0, case.frame.1)
+        .unwrap();
+    let near_boundary = |v: f64| {
+        let f = (v + 0.5).rem_euclid(1.0);
+        f < eps || f > 1.0 - eps
+    };
+    (0..view.height)
+        .flat_map(|j| (0..view.width).map(move |i| (i, j)))
+        .map(|(i, j)| {
+            view.ray(f64::from(i), f64::from(j))
+                .and_then(|d| scaled.model.project(d))
+                .is_some_and(|p| near_boundary(p.x) || near_boundary(p.y))
+        })
+        .collect()
+}
+
+/// Largest channel difference over the pixels `mask` does not exclude.
+pub fn max_diff_excluding(a: &[u8], b: &[u8], channels: usize, exclude: &[bool]) -> u8 {
+    a.chunks_exact(channels)
+        .zip(b.chunks_exact(channels))
+        .zip(exclude)
+        .filter(|(_, skip)| !**skip)
+        .map(|((pa, pb), _)| {
+            pa.iter()
+                .zip(pb)
+                .map(|(x, y)| x.abs_diff(*y))
+                .max()
+                .unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
+}
