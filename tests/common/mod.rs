@@ -448,3 +448,82 @@ pub fn max_diff_excluding(a: &[u8], b: &[u8], channels: usize, exclude: &[bool])
         .max()
         .unwrap_or(0)
 }
+
+/// Level 0 of `texture` read back, rows tightly packed.
+pub fn read_texture(
+    device: &omnidewarp::wgpu::Device,
+    queue: &omnidewarp::wgpu::Queue,
+    texture: &omnidewarp::wgpu::Texture,
+) -> Vec<u8> {
+    use omnidewarp::wgpu;
+    let texel = texture.format().block_copy_size(None).unwrap();
+    let (w, h) = (texture.width(), texture.height());
+    let padded = (w * texel).div_ceil(256) * 256;
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: u64::from(padded * h),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded),
+                rows_per_image: Some(h),
+            },
+        },
+        texture.size(),
+    );
+    queue.submit([encoder.finish()]);
+    buffer
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.unwrap());
+    device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+    let data = buffer.slice(..).get_mapped_range().unwrap();
+    data.chunks(padded as usize)
+        .take(h as usize)
+        .flat_map(|row| row[..(w * texel) as usize].to_vec())
+        .collect()
+}
+
+/// A texture holding `data` (tight rows of `format`) with `usage` plus COPY_DST.
+pub fn texture_with(
+    device: &omnidewarp::wgpu::Device,
+    queue: &omnidewarp::wgpu::Queue,
+    format: omnidewarp::wgpu::TextureFormat,
+    (w, h): (u32, u32),
+    usage: omnidewarp::wgpu::TextureUsages,
+    data: &[u8],
+) -> omnidewarp::wgpu::Texture {
+    use omnidewarp::wgpu;
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("test texture"),
+        size: wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: usage | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    let texel = format.block_copy_size(None).unwrap();
+    queue.write_texture(
+        texture.as_image_copy(),
+        data,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(w * texel),
+            rows_per_image: Some(h),
+        },
+        texture.size(),
+    );
+    texture
+}
