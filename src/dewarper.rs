@@ -56,7 +56,7 @@ impl FromStr for Backend {
 
 #[derive(Debug)]
 enum Inner {
-    Cpu(CpuDewarper),
+    Cpu(Box<CpuDewarper>),
     #[cfg(feature = "gpu")]
     Gpu(Box<crate::gpu::GpuDewarper>),
 }
@@ -93,13 +93,13 @@ impl Dewarper {
     ) -> Result<Self> {
         view.validate()?;
         let inner = match backend {
-            Backend::Cpu => Inner::Cpu(CpuDewarper::new(calibration, view, options)),
+            Backend::Cpu => Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options))),
             Backend::Gpu => Self::gpu(calibration, view, options)?,
             Backend::Auto => match Self::gpu(calibration.clone(), view, options) {
                 Ok(gpu) => gpu,
                 Err(e) => {
                     log::warn!("omnidewarp: no usable GPU ({e}); dewarping on the CPU");
-                    Inner::Cpu(CpuDewarper::new(calibration, view, options))
+                    Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options)))
                 }
             },
         };
@@ -193,7 +193,7 @@ impl Dewarper {
     #[must_use]
     pub fn as_cpu(&mut self) -> Option<&mut CpuDewarper> {
         match &mut self.inner {
-            Inner::Cpu(c) => Some(c),
+            Inner::Cpu(c) => Some(&mut **c),
             #[cfg(feature = "gpu")]
             Inner::Gpu(_) => None,
         }
@@ -205,7 +205,7 @@ impl Dewarper {
     pub fn as_gpu(&mut self) -> Option<&mut crate::gpu::GpuDewarper> {
         match &mut self.inner {
             Inner::Cpu(_) => None,
-            Inner::Gpu(g) => Some(g),
+            Inner::Gpu(g) => Some(&mut **g),
         }
     }
 }

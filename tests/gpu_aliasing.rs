@@ -4,7 +4,7 @@
 //! small fraction of the grating's; without it, most of it folds into the view.
 #![cfg(feature = "gpu")]
 
-mod common;
+mod gpu_common;
 
 use std::f64::consts::TAU;
 
@@ -53,10 +53,10 @@ fn high_frequency_energy(img: &[f64], w: usize, h: usize) -> f64 {
 
 #[test]
 fn antialiasing_removes_the_grating() {
-    let Some((device, queue)) = common::device() else {
+    let Some((device, queue)) = gpu_common::device() else {
         return;
     };
-    let case = common::ring();
+    let case = gpu_common::ring();
     let (w, h) = case.calibration.image_size;
     let data = grating(w, h);
     let frame = Frame::packed(PixelFormat::Gray8, w, h, &data).unwrap();
@@ -104,8 +104,8 @@ fn antialiasing_removes_the_grating() {
         let mean = grey.iter().sum::<f64>() / grey.len() as f64;
         let variance = grey.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / grey.len() as f64;
         let high = high_frequency_energy(&grey, view.width as usize, view.height as usize);
-        let cpu = common::reference(&case, &view, &options, &frame);
-        let vs_cpu = common::diff(&out, &cpu, 4).psnr;
+        let cpu = gpu_common::reference(&case, &view, &options, &frame);
+        let vs_cpu = gpu_common::diff(&out, &cpu, 4).psnr;
         eprintln!(
             "aa={antialias}: energy above Nyquist/2 {high:.2} ({:.2} % of the grating's), \
              all AC {variance:.2}, mean {mean:.1}; GPU vs CPU {vs_cpu:.1} dB",

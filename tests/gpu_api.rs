@@ -4,7 +4,7 @@
 //! choice (including what happens without any adapter, in a child process).
 #![cfg(feature = "gpu")]
 
-mod common;
+mod gpu_common;
 
 use omnidewarp::model::{Orientation, Projection, View};
 use omnidewarp::wgpu;
@@ -17,16 +17,16 @@ const MAGENTA: [u8; 4] = [255, 0, 255, 255];
 struct Fixture {
     device: wgpu::Device,
     queue: wgpu::Queue,
-    case: common::Case,
+    case: gpu_common::Case,
     frame: Vec<u8>,
     view: View,
 }
 
 fn fixture() -> Option<Fixture> {
-    let (device, queue) = common::device()?;
-    let case = common::ring();
-    let frame = common::mirror_frame(&case);
-    let view = common::views(&case)[2].1; // perspective, 121×91
+    let (device, queue) = gpu_common::device()?;
+    let case = gpu_common::ring();
+    let frame = gpu_common::mirror_frame(&case);
+    let view = gpu_common::views(&case)[2].1; // perspective, 121×91
     Some(Fixture {
         device,
         queue,
@@ -77,7 +77,7 @@ impl Fixture {
             .cycle()
             .take((size.0 * size.1 * 4) as usize)
             .collect();
-        common::texture_with(
+        gpu_common::texture_with(
             &self.device,
             &self.queue,
             format,
@@ -125,13 +125,13 @@ fn render_to_a_callers_target_at_an_origin() {
         let mut encoder = f.device.create_command_encoder(&Default::default());
         gpu.render_to(&mut encoder, &view, [17, 9]).unwrap();
         f.queue.submit([encoder.finish()]);
-        let mut got = common::read_texture(&f.device, &f.queue, &target);
+        let mut got = gpu_common::read_texture(&f.device, &f.queue, &target);
         if format == wgpu::TextureFormat::Bgra8Unorm {
             got.chunks_mut(4).for_each(|p| p.swap(0, 2));
         }
         let (inner, untouched) = crop(&got, 200, [17, 9], (f.view.width, f.view.height), MAGENTA);
         assert!(untouched, "{format:?}: pixels outside the view changed");
-        let d = common::diff(&inner, &expected, 4);
+        let d = gpu_common::diff(&inner, &expected, 4);
         eprintln!("{format:?}: max |Δ| {} vs readback", d.max);
         // sRGB targets store our codes through decode → encode: exact or off by one.
         assert!(d.max <= u8::from(format.is_srgb()), "{format:?}: {d:?}");
@@ -168,7 +168,7 @@ fn draw_inside_the_callers_render_pass() {
         gpu.draw(&mut pass, [150, 5]).unwrap();
     }
     f.queue.submit([encoder.finish()]);
-    let got = common::read_texture(&f.device, &f.queue, &target);
+    let got = gpu_common::read_texture(&f.device, &f.queue, &target);
     let (inner, untouched) = crop(
         &got,
         300,
@@ -177,7 +177,7 @@ fn draw_inside_the_callers_render_pass() {
         [0, 0, 255, 255],
     );
     assert!(untouched);
-    assert_eq!(common::diff(&inner, &expected, 4).max, 0);
+    assert_eq!(gpu_common::diff(&inner, &expected, 4).max, 0);
 }
 
 #[test]
@@ -206,7 +206,8 @@ fn callers_texture_as_the_source() {
             (wgpu::TextureFormat::R8Unorm, &grey, PixelFormat::Gray8),
         ] {
             let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_SRC;
-            let texture = common::texture_with(&f.device, &f.queue, format, (w, h), usage, data);
+            let texture =
+                gpu_common::texture_with(&f.device, &f.queue, format, (w, h), usage, data);
             let mut got = vec![0u8; (f.view.width * f.view.height * 4) as usize];
             gpu.dewarp_texture(
                 &texture,
@@ -222,7 +223,7 @@ fn callers_texture_as_the_source() {
             let frame = Frame::packed(pixel_format, w, h, frame_data).unwrap();
             let expected = f.readback(&mut gpu, &frame);
             assert_eq!(
-                common::diff(&got, &expected, 4).max,
+                gpu_common::diff(&got, &expected, 4).max,
                 0,
                 "{format:?} antialias={antialias}"
             );
@@ -245,8 +246,11 @@ fn readback_handles_odd_widths_and_padded_rows() {
         .unwrap();
         gpu.set_view(view).unwrap();
         let tight = f.readback(&mut gpu, &frame);
-        let expected = common::reference(&f.case, &view, gpu.options(), &frame);
-        assert!(common::diff(&tight, &expected, 4).max <= 1, "width {width}");
+        let expected = gpu_common::reference(&f.case, &view, gpu.options(), &frame);
+        assert!(
+            gpu_common::diff(&tight, &expected, 4).max <= 1,
+            "width {width}"
+        );
         // A caller's buffer with 13 spare bytes per row keeps them.
         let stride = width as usize * 4 + 13;
         let mut padded = vec![7u8; stride * 7];
@@ -283,11 +287,11 @@ fn views_and_frame_sizes_change_between_frames() {
     let mut gpu = f.dewarper(DewarpOptions::default());
     let frame = f.frame();
     // A smaller frame of the same camera (aspect kept), then the original again.
-    let small_case = common::Case {
+    let small_case = gpu_common::Case {
         frame: (129, 126),
-        ..common::ring()
+        ..gpu_common::ring()
     };
-    let small_data = common::mirror_frame(&small_case);
+    let small_data = gpu_common::mirror_frame(&small_case);
     let small = Frame::packed(PixelFormat::Rgba8, 129, 126, &small_data).unwrap();
     for (yaw, frame, case) in [
         (0.0, &frame, &f.case),
@@ -303,8 +307,8 @@ fn views_and_frame_sizes_change_between_frames() {
         };
         gpu.set_view(view).unwrap();
         let got = f.readback(&mut gpu, frame);
-        let expected = common::reference(case, &view, gpu.options(), frame);
-        let d = common::diff(&got, &expected, 4);
+        let expected = gpu_common::reference(case, &view, gpu.options(), frame);
+        let d = gpu_common::diff(&got, &expected, 4);
         assert!(d.max <= 2 && d.within_1 >= 0.999, "yaw {yaw}: {d:?}");
     }
 }
@@ -336,7 +340,7 @@ fn misuse_is_an_error_not_a_panic() {
     assert!(r.is_err(), "{r:?}");
     // Source textures of the wrong format or usage.
     let (w, h) = f.case.frame;
-    let float = common::texture_with(
+    let float = gpu_common::texture_with(
         &f.device,
         &f.queue,
         wgpu::TextureFormat::Rgba16Float,
@@ -345,7 +349,7 @@ fn misuse_is_an_error_not_a_panic() {
         &vec![0u8; (w * h * 8) as usize],
     );
     assert!(matches!(gpu.set_source_texture(&float), Err(Error::Gpu(_))));
-    let no_copy = common::texture_with(
+    let no_copy = gpu_common::texture_with(
         &f.device,
         &f.queue,
         wgpu::TextureFormat::Rgba8Unorm,
@@ -357,7 +361,7 @@ fn misuse_is_an_error_not_a_panic() {
         matches!(gpu.set_source_texture(&no_copy), Err(Error::Gpu(_))),
         "AA needs COPY_SRC"
     );
-    let no_binding = common::texture_with(
+    let no_binding = gpu_common::texture_with(
         &f.device,
         &f.queue,
         wgpu::TextureFormat::Rgba8Unorm,
@@ -379,7 +383,7 @@ fn misuse_is_an_error_not_a_panic() {
         [0, 0],
     );
     assert!(matches!(r, Err(Error::OutputLayout(_))), "{r:?}");
-    let not_renderable = common::texture_with(
+    let not_renderable = gpu_common::texture_with(
         &f.device,
         &f.queue,
         wgpu::TextureFormat::Rgba8Unorm,
@@ -412,8 +416,8 @@ fn misuse_is_an_error_not_a_panic() {
     drop(encoder);
     // Still usable afterwards.
     let got = f.readback(&mut gpu, &f.frame());
-    let expected = common::reference(&f.case, &f.view, gpu.options(), &f.frame());
-    assert!(common::diff(&got, &expected, 4).psnr > 40.0);
+    let expected = gpu_common::reference(&f.case, &f.view, gpu.options(), &f.frame());
+    assert!(gpu_common::diff(&got, &expected, 4).psnr > 40.0);
 }
 
 #[test]
@@ -440,7 +444,7 @@ fn backend_choice() {
         outputs.push(out);
     }
     // GPU and CPU (grid fast path) agree.
-    let d = common::diff(&outputs[0], &outputs[2], 4);
+    let d = gpu_common::diff(&outputs[0], &outputs[2], 4);
     assert!(d.psnr > 40.0, "{d:?}");
 }
 
@@ -528,8 +532,8 @@ fn child_backends_without_adapter() {
     }
     log::set_logger(&WARNINGS).unwrap();
     log::set_max_level(log::LevelFilter::Warn);
-    let case = common::ring();
-    let view = common::views(&case)[0].1;
+    let case = gpu_common::ring();
+    let view = gpu_common::views(&case)[0].1;
     let options = DewarpOptions::default();
     let r = GpuDewarper::new(case.calibration.clone(), view, options);
     assert!(matches!(r, Err(Error::NoGpu(_))), "{r:?}");
@@ -547,6 +551,8 @@ fn child_gpu_test_without_adapter() {
         return;
     }
     // A GPU test's first line.
-    let Some(_) = common::device() else { return };
+    let Some(_) = gpu_common::device() else {
+        return;
+    };
     unreachable!("there is no adapter in this child");
 }

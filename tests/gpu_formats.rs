@@ -3,7 +3,7 @@
 //! chroma sampled at its own resolution exactly as the CPU's `yuv_to_rgba` does.
 #![cfg(feature = "gpu")]
 
-mod common;
+mod gpu_common;
 
 use omnidewarp::{
     DewarpOptions, Frame, FrameMut, GpuDewarper, Interpolation, PixelFormat, Plane, YuvColor,
@@ -84,14 +84,14 @@ fn convert(
 }
 
 fn check(format: PixelFormat, color: YuvColor, pad: usize) {
-    let Some((device, queue)) = common::device() else {
+    let Some((device, queue)) = gpu_common::device() else {
         return;
     };
-    for case in [common::ring(), common::mei()] {
-        let rgba = common::mirror_frame(&case);
+    for case in [gpu_common::ring(), gpu_common::mei()] {
+        let rgba = gpu_common::mirror_frame(&case);
         let planes = convert(&rgba, case.frame, format, color, pad);
         let frame = planes.frame();
-        let views = common::views(&case);
+        let views = gpu_common::views(&case);
         let mut gpu = GpuDewarper::with_device(
             &device,
             &queue,
@@ -102,7 +102,7 @@ fn check(format: PixelFormat, color: YuvColor, pad: usize) {
         .unwrap();
         for (name, view) in views.iter().step_by(2) {
             for antialias in [false, true] {
-                for interpolation in common::INTERPOLATIONS {
+                for interpolation in gpu_common::INTERPOLATIONS {
                     let options = DewarpOptions {
                         interpolation,
                         antialias,
@@ -122,8 +122,8 @@ fn check(format: PixelFormat, color: YuvColor, pad: usize) {
                         .unwrap(),
                     )
                     .unwrap();
-                    let expected = common::reference(&case, view, &options, &frame);
-                    let d = common::diff(&out, &expected, 4);
+                    let expected = gpu_common::reference(&case, view, &options, &frame);
+                    let d = gpu_common::diff(&out, &expected, 4);
                     eprintln!(
                         "{format:?} {color:?} {} {name} {interpolation:?} aa={antialias}: max |Δ| {}, \
                          within 1: {:.3} %, PSNR {:.1} dB",

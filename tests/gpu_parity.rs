@@ -4,24 +4,24 @@
 //!
 //! Anti-aliasing off: max |Δ| ≤ 2 and ≥ 99.9 % of pixels within 1 (DESIGN.md). For nearest
 //! neighbour, max |Δ| ≤ 2 is asserted away from pick boundaries (see
-//! `common::nearest_ambiguous`); the raw maximum is printed. Anti-aliasing on: PSNR ≥ 40 dB.
+//! `gpu_common::nearest_ambiguous`); the raw maximum is printed. Anti-aliasing on: PSNR ≥ 40 dB.
 #![cfg(feature = "gpu")]
 
-mod common;
+mod gpu_common;
 
-use common::{Case, INTERPOLATIONS};
+use gpu_common::{Case, INTERPOLATIONS};
 use omnidewarp::{DewarpOptions, Frame, FrameMut, GpuDewarper, Interpolation, PixelFormat};
 
 /// Pick-boundary band for nearest neighbour, frame pixels: 10× the mapping error bound.
 const AMBIGUOUS: f64 = 1e-3;
 
 fn parity(case: Case) {
-    let Some((device, queue)) = common::device() else {
+    let Some((device, queue)) = gpu_common::device() else {
         return;
     };
-    let frame_data = common::mirror_frame(&case);
+    let frame_data = gpu_common::mirror_frame(&case);
     let frame = Frame::packed(PixelFormat::Rgba8, case.frame.0, case.frame.1, &frame_data).unwrap();
-    let views = common::views(&case);
+    let views = gpu_common::views(&case);
     let mut gpu = GpuDewarper::with_device(
         &device,
         &queue,
@@ -36,7 +36,7 @@ fn parity(case: Case) {
         (0u8, 0u8, 1f64, f64::INFINITY);
     for antialias in [false, true] {
         for (name, view) in &views {
-            let ambiguous = common::nearest_ambiguous(&case, view, AMBIGUOUS);
+            let ambiguous = gpu_common::nearest_ambiguous(&case, view, AMBIGUOUS);
             for interpolation in INTERPOLATIONS {
                 let options = DewarpOptions {
                     interpolation,
@@ -52,11 +52,11 @@ fn parity(case: Case) {
                         .unwrap(),
                 )
                 .unwrap();
-                let expected = common::reference(&case, view, &options, &frame);
-                let d = common::diff(&out, &expected, 4);
+                let expected = gpu_common::reference(&case, view, &options, &frame);
+                let d = gpu_common::diff(&out, &expected, 4);
                 let nearest = interpolation == Interpolation::Nearest;
                 let (max, note) = if nearest {
-                    let m = common::max_diff_excluding(&out, &expected, 4, &ambiguous);
+                    let m = gpu_common::max_diff_excluding(&out, &expected, 4, &ambiguous);
                     let n = ambiguous.iter().filter(|a| **a).count();
                     (m, format!(", {m} away from {n} boundary pixels"))
                 } else {
@@ -101,20 +101,20 @@ fn parity(case: Case) {
 
 #[test]
 fn ring_parity() {
-    parity(common::ring());
+    parity(gpu_common::ring());
 }
 
 #[test]
 fn ring_profile_parity() {
-    parity(common::ring_profile());
+    parity(gpu_common::ring_profile());
 }
 
 #[test]
 fn mei_parity() {
-    parity(common::mei());
+    parity(gpu_common::mei());
 }
 
 #[test]
 fn ocam_parity() {
-    parity(common::ocam());
+    parity(gpu_common::ocam());
 }

@@ -8,10 +8,10 @@
 //! the same and the GPU is checked against it too.
 #![cfg(feature = "gpu")]
 
-mod common;
+mod gpu_common;
 
-use common::Case;
 use glam::{DVec2, DVec3};
+use gpu_common::Case;
 use omnidewarp::model::{Orientation, Projection, View};
 use omnidewarp::{DewarpOptions, Frame, FrameMut, GpuDewarper, Interpolation, PixelFormat};
 
@@ -79,11 +79,11 @@ fn truth(case: &Case, view: &View) -> (Vec<f64>, Vec<bool>) {
 
 #[test]
 fn round_trip_psnr() {
-    let Some((device, queue)) = common::device() else {
+    let Some((device, queue)) = gpu_common::device() else {
         return;
     };
     let mut worst = f64::INFINITY;
-    for case in common::all_models() {
+    for case in gpu_common::all_models() {
         let data = image(&case);
         let frame = Frame::packed(PixelFormat::Rgba8, case.frame.0, case.frame.1, &data).unwrap();
         let band = case.calibration.elevation_range();
@@ -145,10 +145,10 @@ fn round_trip_psnr() {
                         .unwrap(),
                 )
                 .unwrap();
-                let psnr = common::psnr_f64(&out, &values, &mask, 4);
-                let cpu = common::reference(&case, view, &options, &frame);
-                let vs_cpu = common::diff(&out, &cpu, 4).psnr;
-                let cpu_psnr = common::psnr_f64(&cpu, &values, &mask, 4);
+                let psnr = gpu_common::psnr_f64(&out, &values, &mask, 4);
+                let cpu = gpu_common::reference(&case, view, &options, &frame);
+                let vs_cpu = gpu_common::diff(&out, &cpu, 4).psnr;
+                let cpu_psnr = gpu_common::psnr_f64(&cpu, &values, &mask, 4);
                 let n = mask.iter().filter(|m| **m).count();
                 eprintln!(
                     "{:>12} {name:>11} {interpolation:?} aa={antialias}: GPU {psnr:.1} dB \

@@ -796,7 +796,7 @@ impl GpuDewarper {
         output.read(&self.device, |_, row| {
             out.extend(
                 row.chunks_exact(16)
-                    .map(|px| bytemuck::pod_read_unaligned::<[f32; 4]>(px)),
+                    .map(bytemuck::pod_read_unaligned::<[f32; 4]>),
             );
         })?;
         Ok(out)

@@ -1,8 +1,8 @@
 //! The shader's mapping held against the CPU's exact one, pixel by pixel (positions, lod,
 //! validity), for every model and projection. Runs on a real adapter (lavapipe in CI).
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
+#[path = "../../tests/gpu_common/mod.rs"]
+mod gpu_common;
 
 use super::GpuDewarper;
 use crate::cpu::map::ExactMap;
@@ -10,12 +10,12 @@ use crate::options::DewarpOptions;
 
 #[test]
 fn shader_mapping_matches_exact_map() {
-    let Some((device, queue)) = common::device() else {
+    let Some((device, queue)) = gpu_common::device() else {
         return;
     };
     let mut worst_position = 0f64;
     let mut worst_lod = 0f64;
-    for case in common::all_models() {
+    for case in gpu_common::all_models() {
         let scaled = case
             .calibration
             .scaled_to(case.frame.0, case.frame.1)
@@ -29,7 +29,7 @@ fn shader_mapping_matches_exact_map() {
             &frame,
         )
         .unwrap();
-        for (name, view) in common::views(&case) {
+        for (name, view) in gpu_common::views(&case) {
             let mut gpu = GpuDewarper::with_device(
                 &device,
                 &queue,
@@ -146,10 +146,10 @@ fn read_level(
 #[test]
 fn gpu_mips_equal_cpu_mips() {
     use crate::cpu::sample::{MipChain, PlaneRef};
-    let Some((device, queue)) = common::device() else {
+    let Some((device, queue)) = gpu_common::device() else {
         return;
     };
-    let case = common::ocam();
+    let case = gpu_common::ocam();
     // Noise, so that every rounding shows; odd sizes, so that dropped rows/columns show.
     for (format, channels, (w, h)) in [
         (crate::PixelFormat::Rgba8, 4usize, (257u32, 251u32)),
@@ -163,7 +163,7 @@ fn gpu_mips_equal_cpu_mips() {
             &device,
             &queue,
             case.calibration.clone(),
-            common::views(&case)[0].1,
+            gpu_common::views(&case)[0].1,
             DewarpOptions::default(),
         )
         .unwrap();

@@ -187,11 +187,12 @@ fn fit_invpol(pol: &[f64], rho_max: f64, degree: usize) -> Vec<f64> {
             .max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))
             .unwrap();
         a.swap(col, pivot);
-        for row in 0..n {
+        let pivot_row = a[col].clone();
+        for (row, line) in a.iter_mut().enumerate() {
             if row != col {
-                let f = a[row][col] / a[col][col];
-                for k in col..=n {
-                    a[row][k] -= f * a[col][k];
+                let f = line[col] / pivot_row[col];
+                for (v, p) in line.iter_mut().zip(&pivot_row).skip(col) {
+                    *v -= f * p;
                 }
             }
         }
