@@ -5,11 +5,12 @@
 //!
 //! See [`model`] for the geometry conventions.
 
-// The crate's own tests share `tests/common` with the integration tests, which name the
-// crate `omnidewarp`.
+// The crate's own GPU tests share `tests/gpu_common` with the integration tests, which
+// name the crate `omnidewarp`.
 #[cfg(test)]
 extern crate self as omnidewarp;
 
+pub mod calib;
 pub mod cpu;
 mod dewarper;
 pub mod error;
@@ -19,7 +20,7 @@ pub mod gpu;
 pub mod model;
 pub mod options;
 
-pub use cpu::{CpuDewarper, dewarp_reference, render_mirror};
+pub use cpu::{CpuDewarper, dewarp_reference, render_mirror, source_positions};
 pub use dewarper::{Backend, Dewarper};
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange};
