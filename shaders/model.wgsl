@@ -100,14 +100,19 @@ fn knot(k: u32) -> vec2<f32> {
 }
 
 // RadialProfile::radius: radius at elevation e, not ok outside the ring's elevation range.
-fn profile_radius(e: f32) -> Scalar {
+// An elevation a rounding error beyond an edge counts as the edge (the Rust code allows
+// 1e-12 rad in f64; 1e-6 rad is the f32 counterpart).
+fn profile_radius(e_in: f32) -> Scalar {
     let n = config.model.knot_count;
     let e_a = knot(0u).y;
     let e_b = knot(n - 1u).y;
     let rising = e_b > e_a;
-    if !(e >= min(e_a, e_b) && e <= max(e_a, e_b)) {
+    let lo = min(e_a, e_b);
+    let hi = max(e_a, e_b);
+    if !(e_in >= lo - 1.0e-6 && e_in <= hi + 1.0e-6) {
         return Scalar(0.0, false);
     }
+    let e = clamp(e_in, lo, hi);
     // partition_point: the first knot past e.
     var k = 0u;
     for (; k < n; k += 1u) {
