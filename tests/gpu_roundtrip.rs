@@ -171,3 +171,164 @@ fn round_trip_psnr() {
     }
     eprintln!("round trip without anti-aliasing: worst {worst:.1} dB");
 }
+
+// ---- the CPU round trip of tests/roundtrip.rs, on the GPU ----
+
+mod common;
+
+use omnidewarp::model::{Calibration, CameraModel, ElevationBand, MeiModel, Mount, RingModel};
+
+/// tests/roundtrip.rs's ring at 1440² (calibrated at 2880²).
+fn ring_1440() -> Calibration {
+    let ring = RingModel::new(
+        DVec2::new(1439.5, 1439.5),
+        (492.5, 1411.2),
+        ((-55f64).to_radians(), 60f64.to_radians()),
+        0.0,
+        true,
+    )
+    .unwrap();
+    Calibration::new((2880, 2880), CameraModel::Ring(ring), None)
+        .unwrap()
+        .scaled_to(1440, 1440)
+        .unwrap()
+}
+
+/// tests/roundtrip.rs's Mei camera (the OpenCV sample's, fitted at 1280×960), with its band.
+fn mei_1280() -> Calibration {
+    let lens = MeiModel {
+        fx: 697.2,
+        fy: 697.9,
+        cx: 636.1,
+        cy: 481.6,
+        skew: 0.3,
+        xi: 1.05,
+        k1: -0.21,
+        k2: 0.05,
+        p1: 0.001,
+        p2: -0.0008,
+    };
+    Calibration::new(
+        (1280, 960),
+        CameraModel::Mei {
+            lens,
+            mount: Mount::default(),
+        },
+        Some(ElevationBand::new(-0.9, 0.35).unwrap()),
+    )
+    .unwrap()
+}
+
+/// As tests/roundtrip.rs checks the CPU: a frame rendered by `render_mirror` from the scene's
+/// panorama, and one imaged analytically, dewarped (bilinear, no anti-aliasing) on the GPU
+/// and compared, over the content eroded by 2 px, with f64 bilinear interpolation of the same
+/// frame at the exact f64 source positions (≥ 50 dB), and the analytic frame's output with
+/// the scene itself (≥ 40 dB).
+#[test]
+fn round_trip_against_f64_bilinear_reference() {
+    let Some((device, queue)) = gpu_common::device() else {
+        return;
+    };
+    let pano = common::scene_panorama(2048, 1024);
+    for (name, calibration) in [("ring 1440²", ring_1440()), ("mei 1280×960", mei_1280())] {
+        let (w, h) = calibration.image_size;
+        let mut rendered = image::RgbaImage::new(w, h);
+        omnidewarp::render_mirror(
+            &Frame::from_rgba_image(&pano).unwrap(),
+            &calibration,
+            &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut rendered).unwrap(),
+            &DewarpOptions::default(),
+        )
+        .unwrap();
+        let analytic = common::analytic_frame(&calibration);
+        let band = calibration.elevation_range();
+        let views = [
+            View::new(
+                Projection::Equirect {
+                    top: band.max,
+                    bottom: band.min,
+                },
+                Orientation::default(),
+                1024,
+                320,
+            )
+            .unwrap(),
+            View::new(
+                Projection::Perspective {
+                    fov: 80f64.to_radians(),
+                },
+                Orientation {
+                    yaw: (-130f64).to_radians(),
+                    pitch: (-25f64).to_radians(),
+                    roll: 10f64.to_radians(),
+                },
+                481,
+                271,
+            )
+            .unwrap(),
+        ];
+        let options = DewarpOptions {
+            interpolation: Interpolation::Bilinear,
+            antialias: false,
+            ..DewarpOptions::default()
+        };
+        let mut gpu =
+            GpuDewarper::with_device(&device, &queue, calibration.clone(), views[0], options)
+                .unwrap();
+        for view in views {
+            gpu.set_view(view).unwrap();
+            let positions = common::exact_positions(&calibration, &view);
+            let mask = common::erode(
+                &positions.iter().map(Option::is_some).collect::<Vec<_>>(),
+                view.width,
+                view.height,
+                2,
+            );
+            for (frame_name, frame) in [("rendered", &rendered), ("analytic", &analytic)] {
+                let mut out = vec![0u8; (view.width * view.height * 4) as usize];
+                gpu.dewarp(
+                    &Frame::from_rgba_image(frame).unwrap(),
+                    &mut FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut out)
+                        .unwrap(),
+                )
+                .unwrap();
+                let reference: Vec<[f64; 3]> = positions
+                    .iter()
+                    .map(|p| {
+                        p.map_or([0.0; 3], |(p, _)| {
+                            common::bilinear_f64(frame, p).map(f64::round)
+                        })
+                    })
+                    .collect();
+                let (psnr, max, n) = common::compare(&out, &reference, &mask);
+                let truth: Vec<[f64; 3]> = positions
+                    .iter()
+                    .map(|p| p.map_or([0.0; 3], |(_, d)| common::scene(d)))
+                    .collect();
+                let (scene_psnr, _, _) = common::compare(&out, &truth, &mask);
+                eprintln!(
+                    "{name} {} {}×{} ({frame_name}): {n} px, vs f64 reference {psnr:.1} dB \
+                     (max {max}), vs scene {scene_psnr:.1} dB",
+                    if matches!(view.projection, Projection::Equirect { .. }) {
+                        "equirect"
+                    } else {
+                        "perspective"
+                    },
+                    view.width,
+                    view.height
+                );
+                assert!(n > (view.width * view.height / 4) as usize);
+                assert!(
+                    psnr >= 50.0 && max <= 1.0,
+                    "{name}: {psnr:.1} dB, max {max}"
+                );
+                if frame_name == "analytic" {
+                    assert!(
+                        scene_psnr >= 40.0,
+                        "{name}: {scene_psnr:.1} dB vs the scene"
+                    );
+                }
+            }
+        }
+    }
+}
