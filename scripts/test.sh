@@ -15,3 +15,6 @@ chmod 700 "$XDG_RUNTIME_DIR"
 cargo test --all-features --all-targets
 cargo test --all-features --doc
 cargo test --no-default-features --lib --tests
+# The GPU examples, end to end on lavapipe (each checks its own output).
+cargo run --all-features --example headless_gpu
+cargo run --all-features --example embed_wgpu
