@@ -1,5 +1,6 @@
-// The uniform block of the dewarp pipeline: view, calibration (scaled to the frame) and
-// sampling options.
+// The uniform block of the dewarp pipeline: view, calibration (scaled to the frame), fill
+// and YUV colour. The source kind, interpolation and anti-aliasing are pipeline constants
+// (see dewarp.wgsl).
 //
 // Keep in sync with src/gpu/config.rs: same structs, same field order, same constants
 // (a test there compares naga's layout of these structs with the Rust one).
@@ -47,7 +48,7 @@ struct TileConfig {
 
 // The camera model, scaled to the frame (model::CameraModel).
 struct ModelConfig {
-    // MODEL_*.
+    // MODEL_*: documents the block; the shader uses the pipeline constant model_kind.
     kind: u32,
     knot_count: u32,
     pol_count: u32,
@@ -97,22 +98,17 @@ struct DewarpConfig {
     frame_size: vec2<u32>,
     // Chroma plane size (YUV sources).
     chroma_size: vec2<u32>,
-    // SOURCE_*.
-    source: u32,
-    // INTERPOLATION_*.
-    interpolation: u32,
-    antialias: u32,
     tile_count: u32,
+    // 1 for limited ("TV") YUV range.
+    yuv_limited: u32,
     // Elevation band with content, radians.
     band_min: f32,
     band_max: f32,
-    // Fill colour, 0..255.
-    fill: vec4<f32>,
-    // YUV matrix (Kr, Kb) and range.
+    // YUV matrix (Kr, Kb).
     yuv_kr: f32,
     yuv_kb: f32,
-    yuv_limited: u32,
-    _pad: u32,
+    // Fill colour, 0..255.
+    fill: vec4<f32>,
     model: ModelConfig,
     tiles: array<TileConfig, MAX_TILES>,
 }

@@ -13,6 +13,13 @@
 // 8-bit codes.
 override output_srgb: bool = false;
 
+// Set per pipeline, so that each pipeline holds only the path it runs (drivers need not
+// prove the branches uniform; llvmpipe, for one, runs every arm of a switch on a uniform
+// value, which made the sampler five times slower). SOURCE_*, INTERPOLATION_*.
+override source_kind: u32 = 0u;
+override interpolation_kind: u32 = 1u;
+override antialias: bool = true;
+
 struct VertexOut {
     @builtin(position) position: vec4<f32>,
     // View pixel coordinates: (i + 0.5, j + 0.5) at the centre of view pixel (i, j).
@@ -64,15 +71,14 @@ fn dewarp_pixel(pixel: vec2<u32>) -> vec4<f32> {
         return config.fill;
     }
     let local = vec2<f32>(pixel - config.tiles[k].rect.xy);
-    let antialias = config.antialias != 0u;
     let point = map_point(k, local.x, local.y, antialias);
     if !point.ok {
         return config.fill;
     }
-    let interpolation = config.interpolation;
+    let interpolation = interpolation_kind;
     let luma = plane_source(point, config.frame_size);
     let v = sample_lod(plane0, luma.x, luma.y, luma.z, interpolation, antialias);
-    switch config.source {
+    switch source_kind {
         case SOURCE_RGBA: {
             return to_u8(v);
         }
@@ -87,7 +93,7 @@ fn dewarp_pixel(pixel: vec2<u32>) -> vec4<f32> {
             let chroma = plane_source(point, config.chroma_size);
             let c1 = sample_lod(plane1, chroma.x, chroma.y, chroma.z, interpolation, antialias);
             var uv = c1.rg;
-            if config.source == SOURCE_I420 {
+            if source_kind == SOURCE_I420 {
                 let c2 = sample_lod(plane2, chroma.x, chroma.y, chroma.z, interpolation, antialias);
                 uv = vec2<f32>(c1.r, c2.r);
             }

@@ -273,8 +273,11 @@ fn ocam_project(m: vec3<f32>) -> Projected {
 
 // ---- CameraModel::project (src/model/camera.rs) ----
 
+// MODEL_*, set per pipeline (equal to config.model.kind), so that a pipeline holds one model.
+override model_kind: u32 = 0u;
+
 fn camera_project(d: vec3<f32>) -> Projected {
-    switch config.model.kind {
+    switch model_kind {
         case MODEL_MEI: {
             return mei_project(world_to_model(d));
         }

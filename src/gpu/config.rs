@@ -1,5 +1,6 @@
-//! The uniform block of the dewarp pipeline: view, calibration (scaled to the frame) and
-//! sampling options, as the shaders see them.
+//! The uniform block of the dewarp pipeline (view, calibration scaled to the frame, fill,
+//! YUV colour) and its pipeline constants (source kind, interpolation, anti-aliasing), as
+//! the shaders see them.
 //!
 //! Keep in sync with `shaders/config.wgsl`: same structs, same field order, same constants.
 //! The tests below compare every struct's size and member offsets with what naga computes
@@ -65,7 +66,7 @@ pub(crate) struct TileConfig {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub(crate) struct ModelConfig {
-    /// `MODEL_*`.
+    /// `MODEL_*` (the shader switches on the pipeline constant `model_kind` instead).
     pub kind: u32,
     pub knot_count: u32,
     pub pol_count: u32,
@@ -111,8 +112,8 @@ pub(crate) struct ModelConfig {
     pub invpol: [[f32; 4]; MAX_INVPOL / 4],
 }
 
-/// Everything one dewarp draw needs besides the textures. Keep in sync with `DewarpConfig`
-/// in `shaders/config.wgsl`.
+/// Everything one dewarp draw needs besides the textures and the pipeline constants
+/// ([`Variant`]). Keep in sync with `DewarpConfig` in `shaders/config.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub(crate) struct DewarpConfig {
@@ -122,26 +123,57 @@ pub(crate) struct DewarpConfig {
     pub frame_size: [u32; 2],
     /// Chroma plane width and height (YUV sources; the frame size otherwise).
     pub chroma_size: [u32; 2],
+    pub tile_count: u32,
+    /// 1 for limited ("TV") YUV range.
+    pub yuv_limited: u32,
+    /// Elevation band with content, radians.
+    pub band_min: f32,
+    pub band_max: f32,
+    /// YUV matrix `(Kr, Kb)`.
+    pub yuv_kr: f32,
+    pub yuv_kb: f32,
+    /// Fill colour, 0..255.
+    pub fill: [f32; 4],
+    pub model: ModelConfig,
+    pub tiles: [TileConfig; MAX_TILES],
+}
+
+/// The pipeline-overridable constants of `shaders/dewarp.wgsl`: one pipeline per source
+/// kind, interpolation and anti-aliasing, so each holds only the path it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Variant {
+    /// `MODEL_*`.
+    pub model: u32,
     /// `SOURCE_*`.
     pub source: u32,
     /// `INTERPOLATION_*`.
     pub interpolation: u32,
-    /// 1 when anti-aliasing (trilinear mips where the view minifies).
-    pub antialias: u32,
-    pub tile_count: u32,
-    /// Elevation band with content, radians.
-    pub band_min: f32,
-    pub band_max: f32,
-    /// Fill colour, 0..255.
-    pub fill: [f32; 4],
-    /// YUV matrix `(Kr, Kb)`.
-    pub yuv_kr: f32,
-    pub yuv_kb: f32,
-    /// 1 for limited ("TV") range.
-    pub yuv_limited: u32,
-    pub _pad: u32,
-    pub model: ModelConfig,
-    pub tiles: [TileConfig; MAX_TILES],
+    pub antialias: bool,
+}
+
+impl Variant {
+    pub fn new(model: &ModelConfig, source: u32, options: &DewarpOptions) -> Self {
+        Self {
+            model: model.kind,
+            source,
+            interpolation: match options.interpolation {
+                Interpolation::Nearest => INTERPOLATION_NEAREST,
+                Interpolation::Bilinear => INTERPOLATION_BILINEAR,
+                Interpolation::Bicubic => INTERPOLATION_BICUBIC,
+            },
+            antialias: options.antialias,
+        }
+    }
+
+    /// The override values, by WGSL name.
+    pub fn constants(&self) -> [(&'static str, f64); 4] {
+        [
+            ("model_kind", f64::from(self.model)),
+            ("source_kind", f64::from(self.source)),
+            ("interpolation_kind", f64::from(self.interpolation)),
+            ("antialias", if self.antialias { 1.0 } else { 0.0 }),
+        ]
+    }
 }
 
 /// What kind of source the textures hold, and its colour description.
@@ -282,21 +314,13 @@ impl DewarpConfig {
             view_size: [view.width, view.height],
             frame_size: [source.size.0, source.size.1],
             chroma_size: [source.chroma.0, source.chroma.1],
-            source: source.kind,
-            interpolation: match options.interpolation {
-                Interpolation::Nearest => INTERPOLATION_NEAREST,
-                Interpolation::Bilinear => INTERPOLATION_BILINEAR,
-                Interpolation::Bicubic => INTERPOLATION_BICUBIC,
-            },
-            antialias: u32::from(options.antialias),
             tile_count: tiles.len().min(MAX_TILES) as u32,
+            yuv_limited: u32::from(source.color.range == YuvRange::Limited),
             band_min: f(band.min),
             band_max: f(band.max),
-            fill: options.fill.map(f32::from),
             yuv_kr: kr,
             yuv_kb: kb,
-            yuv_limited: u32::from(source.color.range == YuvRange::Limited),
-            _pad: 0,
+            fill: options.fill.map(f32::from),
             model: ModelConfig::new(&calibration.model),
             tiles: tile_configs,
         }
@@ -373,9 +397,8 @@ mod tests {
         let module = config_module();
         assert_eq!(
             wgsl_layout(&module, "DewarpConfig"),
-            rust_layout!(DewarpConfig: view_size, frame_size, chroma_size, source,
-                interpolation, antialias, tile_count, band_min, band_max, fill, yuv_kr, yuv_kb,
-                yuv_limited, _pad, model, tiles)
+            rust_layout!(DewarpConfig: view_size, frame_size, chroma_size, tile_count,
+                yuv_limited, band_min, band_max, yuv_kr, yuv_kb, fill, model, tiles)
         );
     }
 

@@ -2,8 +2,10 @@
 //! (`shaders/*.wgsl`), on [`wgpu`].
 //!
 //! Each output pixel is mapped to the frame in the fragment shader from a small uniform
-//! block (view, calibration, options): panning or zooming is a uniform update, no table is
-//! rebuilt. Samplers read whole texels (`textureLoad`) and blend them in f32 with the CPU's
+//! block (view, calibration, fill): panning, zooming or changing the projection is a uniform
+//! update, no table is rebuilt. The camera model, the source format, the interpolation and
+//! anti-aliasing are pipeline constants instead, so each pipeline holds only the code it
+//! runs (pipelines are built on first use and kept). Samplers read whole texels (`textureLoad`) and blend them in f32 with the CPU's
 //! weights and rounding, so the two backends agree within one 8-bit step almost everywhere.
 //! With anti-aliasing on, each source plane gets a mip chain built on the GPU by a render
 //! pass per level that averages 2×2 texels with the CPU's integer rounding, and is sampled
@@ -55,9 +57,10 @@ pub use device::headless_device;
 
 use config::{
     DewarpConfig, SOURCE_GRAY, SOURCE_I420, SOURCE_NV12, SOURCE_RGB, SOURCE_RGBA, SourceInfo,
+    Variant,
 };
 use device::scoped;
-use pipelines::{DEWARP_PLANES, Entry, Pipelines};
+use pipelines::{DEWARP_PLANES, Entry, PipelineKey, Pipelines};
 use resources::{Output, PlaneTexture};
 
 use crate::frame::{Frame, FrameMut, PixelFormat};
@@ -126,14 +129,16 @@ pub struct GpuDewarper {
     pipelines: Pipelines,
     uniform: wgpu::Buffer,
     uniform_stale: bool,
+    /// What the uniform holds.
+    config: Option<DewarpConfig>,
     /// A 1×1 texture bound where a source has fewer than three planes.
     dummy: wgpu::TextureView,
     source: Option<Source>,
     output: Option<Output>,
     /// RGB8 frames expanded to RGBA.
     staging: Vec<u8>,
-    /// Target format and sample count of the last [`GpuDewarper::prepare`].
-    prepared: Option<(wgpu::TextureFormat, u32)>,
+    /// The pipeline of the last [`GpuDewarper::prepare`].
+    prepared: Option<PipelineKey>,
 }
 
 impl GpuDewarper {
@@ -191,6 +196,7 @@ impl GpuDewarper {
                 pipelines,
                 uniform,
                 uniform_stale: true,
+                config: None,
                 dummy,
                 source: None,
                 output: None,
@@ -239,8 +245,9 @@ impl GpuDewarper {
         &self.options
     }
 
-    /// Changes the sampling options (a uniform update; turning anti-aliasing on builds the
-    /// current source's mip chain before the next draw).
+    /// Changes the sampling options. The fill is a uniform update; interpolation and
+    /// anti-aliasing select another pipeline (built once, on first use), and turning
+    /// anti-aliasing on builds the current source's mip chain before the next draw.
     pub fn set_options(&mut self, options: DewarpOptions) {
         self.options = options;
         self.uniform_stale = true;
@@ -556,6 +563,7 @@ impl GpuDewarper {
             let config = DewarpConfig::new(scaled, &self.view, &self.options, &source.info);
             self.queue
                 .write_buffer(&self.uniform, 0, bytemuck::bytes_of(&config));
+            self.config = Some(config);
             self.uniform_stale = false;
         }
         Ok(())
@@ -583,13 +591,22 @@ impl GpuDewarper {
             )));
         }
         let device = self.device.clone();
-        scoped(&device, "preparing to draw", || {
+        let key = scoped(&device, "preparing to draw", || {
             self.ensure_mips()?;
             self.update_uniform()?;
-            self.pipelines.dewarp(&device, format, sample_count, entry);
-            Ok(())
+            let (Some(source), Some(config)) = (&self.source, &self.config) else {
+                unreachable!("update_uniform made them")
+            };
+            let key = (
+                format,
+                sample_count,
+                entry,
+                Variant::new(&config.model, source.info.kind, &self.options),
+            );
+            self.pipelines.dewarp(&device, key);
+            Ok(key)
         })?;
-        self.prepared = Some((format, sample_count));
+        self.prepared = Some(key);
         Ok(())
     }
 
@@ -606,10 +623,10 @@ impl GpuDewarper {
         origin: [u32; 2],
         entry: Entry,
     ) -> Result<()> {
-        let (Some((format, samples)), Some(source)) = (self.prepared, &self.source) else {
+        let (Some(key), Some(source)) = (self.prepared, &self.source) else {
             return Err(Error::Gpu("draw needs prepare first".into()));
         };
-        let Some(pipeline) = self.pipelines.built(format, samples, entry) else {
+        let Some(pipeline) = self.pipelines.built(&key).filter(|_| key.2 == entry) else {
             return Err(Error::Gpu("draw needs prepare first".into()));
         };
         pass.set_pipeline(pipeline);

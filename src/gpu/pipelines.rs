@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::config::Variant;
 use super::shaders::{DEWARP_WGSL, MIPMAP_WGSL};
 
 /// The dewarp bind group: the uniform block and three source planes.
@@ -17,7 +18,11 @@ pub(crate) enum Entry {
     Probe,
 }
 
-/// Everything compiled once per dewarper.
+/// What a dewarp pipeline is built for: target format and sample count, entry point, and the
+/// shader's pipeline constants.
+pub(crate) type PipelineKey = (wgpu::TextureFormat, u32, Entry, Variant);
+
+/// Everything compiled once per dewarper (pipelines: once per key, on first use).
 #[derive(Debug)]
 pub(crate) struct Pipelines {
     dewarp_module: wgpu::ShaderModule,
@@ -26,7 +31,7 @@ pub(crate) struct Pipelines {
     dewarp_layout: wgpu::PipelineLayout,
     pub mip_group_layout: wgpu::BindGroupLayout,
     mip_layout: wgpu::PipelineLayout,
-    dewarp: HashMap<(wgpu::TextureFormat, u32, Entry), wgpu::RenderPipeline>,
+    dewarp: HashMap<PipelineKey, wgpu::RenderPipeline>,
     mip: HashMap<wgpu::TextureFormat, wgpu::RenderPipeline>,
 }
 
@@ -97,69 +102,54 @@ impl Pipelines {
         }
     }
 
-    /// The dewarp pipeline writing `format` targets with `samples` samples (built on first
-    /// use).
-    pub fn dewarp(
-        &mut self,
-        device: &wgpu::Device,
-        format: wgpu::TextureFormat,
-        samples: u32,
-        entry: Entry,
-    ) -> &wgpu::RenderPipeline {
+    /// The dewarp pipeline for `key` (built on first use).
+    pub fn dewarp(&mut self, device: &wgpu::Device, key: PipelineKey) -> &wgpu::RenderPipeline {
         let (module, layout) = (&self.dewarp_module, &self.dewarp_layout);
-        self.dewarp
-            .entry((format, samples, entry))
-            .or_insert_with(|| {
-                let srgb = [("output_srgb", if format.is_srgb() { 1.0 } else { 0.0 })];
-                let constants: &[(&str, f64)] = match entry {
-                    Entry::Dewarp => &srgb,
-                    Entry::Probe => &[],
-                };
-                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                    label: Some("omnidewarp dewarp"),
-                    layout: Some(layout),
-                    vertex: wgpu::VertexState {
-                        module,
-                        entry_point: Some("vs_main"),
-                        compilation_options: Default::default(),
-                        buffers: &[],
-                    },
-                    primitive: wgpu::PrimitiveState::default(),
-                    depth_stencil: None,
-                    multisample: wgpu::MultisampleState {
-                        count: samples,
+        self.dewarp.entry(key).or_insert_with(|| {
+            let (format, samples, entry, variant) = key;
+            let [a, b, c, d] = variant.constants();
+            let srgb = ("output_srgb", if format.is_srgb() { 1.0 } else { 0.0 });
+            let constants = [a, b, c, d, srgb];
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("omnidewarp dewarp"),
+                layout: Some(layout),
+                vertex: wgpu::VertexState {
+                    module,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState {
+                    count: samples,
+                    ..Default::default()
+                },
+                fragment: Some(wgpu::FragmentState {
+                    module,
+                    entry_point: Some(match entry {
+                        Entry::Dewarp => "fs_main",
+                        Entry::Probe => "fs_probe",
+                    }),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
                         ..Default::default()
                     },
-                    fragment: Some(wgpu::FragmentState {
-                        module,
-                        entry_point: Some(match entry {
-                            Entry::Dewarp => "fs_main",
-                            Entry::Probe => "fs_probe",
-                        }),
-                        compilation_options: wgpu::PipelineCompilationOptions {
-                            constants,
-                            ..Default::default()
-                        },
-                        targets: &[Some(wgpu::ColorTargetState {
-                            format,
-                            blend: None,
-                            write_mask: wgpu::ColorWrites::ALL,
-                        })],
-                    }),
-                    multiview_mask: None,
-                    cache: None,
-                })
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
             })
+        })
     }
 
-    /// The dewarp pipeline already built for `format`, `samples`, `entry`.
-    pub fn built(
-        &self,
-        format: wgpu::TextureFormat,
-        samples: u32,
-        entry: Entry,
-    ) -> Option<&wgpu::RenderPipeline> {
-        self.dewarp.get(&(format, samples, entry))
+    /// The dewarp pipeline already built for `key`.
+    pub fn built(&self, key: &PipelineKey) -> Option<&wgpu::RenderPipeline> {
+        self.dewarp.get(key)
     }
 
     /// The mip pipeline for textures of `format`.
