@@ -4,6 +4,12 @@
 //! virtual pan/tilt/zoom views, on the CPU or (feature `gpu`) on the GPU.
 //!
 //! See [`model`] for the geometry conventions.
+//!
+//! | backend | type | notes |
+//! |---|---|---|
+//! | choose at run time | [`Dewarper`] with [`Backend`] | `Auto` (default): the GPU when an adapter exists, else the CPU with one `log::warn!` |
+//! | CPU | [`CpuDewarper`] | the exact oracle [`dewarp_reference`] and a grid fast path, rows in parallel |
+//! | GPU (feature `gpu`) | `GpuDewarper` | WGSL twins of the CPU code on `wgpu` (re-exported); its own headless device or the caller's, frames or textures in, RGBA8 buffers or the caller's render pass out |
 
 // The crate's own GPU tests share `tests/gpu_common` with the integration tests, which
 // name the crate `omnidewarp`.

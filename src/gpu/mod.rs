@@ -411,7 +411,7 @@ impl GpuDewarper {
                 let row = pw as usize * channels;
                 let needed = stride * (ph as usize - 1) + row;
                 let Some(source) = &self.source else {
-                    unreachable!("own_source just made it")
+                    return Err(internal("own_source just made it"));
                 };
                 self.queue.write_texture(
                     source.planes[k].texture.as_image_copy(),
@@ -487,7 +487,7 @@ impl GpuDewarper {
                 };
                 self.own_source(key, info, [size; 3]);
                 let Some(source) = &mut self.source else {
-                    unreachable!("own_source just made it")
+                    return Err(internal("own_source just made it"));
                 };
                 let mut encoder = self.device.create_command_encoder(&Default::default());
                 encoder.copy_texture_to_texture(
@@ -595,7 +595,7 @@ impl GpuDewarper {
             self.ensure_mips()?;
             self.update_uniform()?;
             let (Some(source), Some(config)) = (&self.source, &self.config) else {
-                unreachable!("update_uniform made them")
+                return Err(internal("update_uniform made them"));
             };
             let key = (
                 format,
@@ -710,7 +710,7 @@ impl GpuDewarper {
                 self.output = Some(Output::new(&self.device, size, format));
             }
             let Some(output) = &self.output else {
-                unreachable!("made above")
+                return Err(internal("made above"));
             };
             let mut encoder = self.device.create_command_encoder(&Default::default());
             {
@@ -804,7 +804,7 @@ impl GpuDewarper {
     pub(crate) fn probe(&mut self) -> Result<Vec<[f32; 4]>> {
         self.render_output(wgpu::TextureFormat::Rgba32Float, Entry::Probe)?;
         let Some(output) = &self.output else {
-            unreachable!("render_output made it")
+            return Err(internal("render_output made it"));
         };
         let mut encoder = self.device.create_command_encoder(&Default::default());
         output.encode_copy(&mut encoder);
@@ -818,6 +818,11 @@ impl GpuDewarper {
         })?;
         Ok(out)
     }
+}
+
+/// An invariant of ours broke: reported as an error rather than a panic.
+fn internal(what: &str) -> Error {
+    Error::Gpu(format!("internal error ({what}); please report it"))
 }
 
 /// RGB rows (any stride) → tightly packed RGBA with alpha 255, into a reused buffer.
