@@ -15,5 +15,7 @@ chmod 700 "$XDG_RUNTIME_DIR"
 cargo test --all-features --all-targets
 cargo test --all-features --doc
 cargo test --no-default-features --lib --tests
-# Examples run as a user would run them.
-cargo run --example still
+# Examples run as a user would run them (the GPU ones on lavapipe; each checks its output).
+cargo run --all-features --example still
+cargo run --all-features --example headless_gpu
+cargo run --all-features --example embed_wgpu

@@ -1,7 +1,7 @@
 //! The CPU backend: an exact per-pixel oracle and a fast path (exact mapping on a coarse grid,
 //! interpolated, rows in parallel), both with the same samplers.
 
-mod map;
+pub(crate) mod map;
 mod render;
 pub(crate) mod sample;
 

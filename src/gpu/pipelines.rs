@@ -1,0 +1,190 @@
+//! Shader modules, layouts and the render pipelines made from them (one per target format).
+
+use std::collections::HashMap;
+
+use super::config::Variant;
+use super::shaders::{DEWARP_WGSL, MIPMAP_WGSL};
+
+/// The dewarp bind group: the uniform block and three source planes.
+pub(crate) const DEWARP_PLANES: u32 = 3;
+
+/// Which fragment entry point of the dewarp shader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Entry {
+    /// The output colour.
+    Dewarp,
+    /// The mapping alone (tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Probe,
+}
+
+/// What a dewarp pipeline is built for: target format and sample count, entry point, and the
+/// shader's pipeline constants.
+pub(crate) type PipelineKey = (wgpu::TextureFormat, u32, Entry, Variant);
+
+/// Everything compiled once per dewarper (pipelines: once per key, on first use).
+#[derive(Debug)]
+pub(crate) struct Pipelines {
+    dewarp_module: wgpu::ShaderModule,
+    mip_module: wgpu::ShaderModule,
+    pub dewarp_group_layout: wgpu::BindGroupLayout,
+    dewarp_layout: wgpu::PipelineLayout,
+    pub mip_group_layout: wgpu::BindGroupLayout,
+    mip_layout: wgpu::PipelineLayout,
+    dewarp: HashMap<PipelineKey, wgpu::RenderPipeline>,
+    mip: HashMap<wgpu::TextureFormat, wgpu::RenderPipeline>,
+}
+
+fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+impl Pipelines {
+    pub fn new(device: &wgpu::Device) -> Self {
+        let dewarp_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("omnidewarp dewarp"),
+            source: wgpu::ShaderSource::Wgsl(DEWARP_WGSL.into()),
+        });
+        let mip_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("omnidewarp mipmap"),
+            source: wgpu::ShaderSource::Wgsl(MIPMAP_WGSL.into()),
+        });
+        let mut entries = vec![wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: wgpu::BufferSize::new(
+                    size_of::<super::config::DewarpConfig>() as u64
+                ),
+            },
+            count: None,
+        }];
+        entries.extend((1..=DEWARP_PLANES).map(texture_entry));
+        let dewarp_group_layout =
+            device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("omnidewarp dewarp"),
+                entries: &entries,
+            });
+        let dewarp_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("omnidewarp dewarp"),
+            bind_group_layouts: &[Some(&dewarp_group_layout)],
+            immediate_size: 0,
+        });
+        let mip_group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("omnidewarp mipmap"),
+            entries: &[texture_entry(0)],
+        });
+        let mip_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("omnidewarp mipmap"),
+            bind_group_layouts: &[Some(&mip_group_layout)],
+            immediate_size: 0,
+        });
+        Self {
+            dewarp_module,
+            mip_module,
+            dewarp_group_layout,
+            dewarp_layout,
+            mip_group_layout,
+            mip_layout,
+            dewarp: HashMap::new(),
+            mip: HashMap::new(),
+        }
+    }
+
+    /// The dewarp pipeline for `key` (built on first use).
+    pub fn dewarp(&mut self, device: &wgpu::Device, key: PipelineKey) -> &wgpu::RenderPipeline {
+        let (module, layout) = (&self.dewarp_module, &self.dewarp_layout);
+        self.dewarp.entry(key).or_insert_with(|| {
+            let (format, samples, entry, variant) = key;
+            let [a, b, c, d] = variant.constants();
+            let srgb = ("output_srgb", if format.is_srgb() { 1.0 } else { 0.0 });
+            let constants = [a, b, c, d, srgb];
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("omnidewarp dewarp"),
+                layout: Some(layout),
+                vertex: wgpu::VertexState {
+                    module,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState {
+                    count: samples,
+                    ..Default::default()
+                },
+                fragment: Some(wgpu::FragmentState {
+                    module,
+                    entry_point: Some(match entry {
+                        Entry::Dewarp => "fs_main",
+                        Entry::Probe => "fs_probe",
+                    }),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        ..Default::default()
+                    },
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        })
+    }
+
+    /// The dewarp pipeline already built for `key`.
+    pub fn built(&self, key: &PipelineKey) -> Option<&wgpu::RenderPipeline> {
+        self.dewarp.get(key)
+    }
+
+    /// The mip pipeline for textures of `format`.
+    pub fn mip(
+        &mut self,
+        device: &wgpu::Device,
+        format: wgpu::TextureFormat,
+    ) -> &wgpu::RenderPipeline {
+        let (module, layout) = (&self.mip_module, &self.mip_layout);
+        self.mip.entry(format).or_insert_with(|| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("omnidewarp mipmap"),
+                layout: Some(layout),
+                vertex: wgpu::VertexState {
+                    module,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module,
+                    entry_point: Some("fs_main"),
+                    compilation_options: Default::default(),
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        })
+    }
+}

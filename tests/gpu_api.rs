@@ -1,0 +1,558 @@
+//! The GPU backend's API as an embedder uses it: rendering into the caller's target or the
+//! caller's render pass, a caller's texture as the source, readback into odd widths and
+//! padded rows, view and frame-size changes, errors instead of panics, and the backend
+//! choice (including what happens without any adapter, in a child process).
+#![cfg(feature = "gpu")]
+
+mod gpu_common;
+
+use omnidewarp::model::{Orientation, Projection, View};
+use omnidewarp::wgpu;
+use omnidewarp::{
+    Backend, DewarpOptions, Dewarper, Error, Frame, FrameMut, GpuDewarper, PixelFormat, PlaneMut,
+};
+
+const MAGENTA: [u8; 4] = [255, 0, 255, 255];
+
+struct Fixture {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    case: gpu_common::Case,
+    frame: Vec<u8>,
+    view: View,
+}
+
+fn fixture() -> Option<Fixture> {
+    let (device, queue) = gpu_common::device()?;
+    let case = gpu_common::ring();
+    let frame = gpu_common::mirror_frame(&case);
+    let view = gpu_common::views(&case)[2].1; // perspective, 121×91
+    Some(Fixture {
+        device,
+        queue,
+        case,
+        frame,
+        view,
+    })
+}
+
+impl Fixture {
+    fn frame(&self) -> Frame<'_> {
+        Frame::packed(
+            PixelFormat::Rgba8,
+            self.case.frame.0,
+            self.case.frame.1,
+            &self.frame,
+        )
+        .unwrap()
+    }
+
+    fn dewarper(&self, options: DewarpOptions) -> GpuDewarper {
+        GpuDewarper::with_device(
+            &self.device,
+            &self.queue,
+            self.case.calibration.clone(),
+            self.view,
+            options,
+        )
+        .unwrap()
+    }
+
+    /// The view dewarped through the readback path.
+    fn readback(&self, gpu: &mut GpuDewarper, frame: &Frame<'_>) -> Vec<u8> {
+        let view = *gpu.view();
+        let mut out = vec![0u8; (view.width * view.height * 4) as usize];
+        gpu.dewarp(
+            frame,
+            &mut FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut out).unwrap(),
+        )
+        .unwrap();
+        out
+    }
+
+    fn target(&self, format: wgpu::TextureFormat, size: (u32, u32)) -> wgpu::Texture {
+        let data: Vec<u8> = MAGENTA
+            .iter()
+            .copied()
+            .cycle()
+            .take((size.0 * size.1 * 4) as usize)
+            .collect();
+        gpu_common::texture_with(
+            &self.device,
+            &self.queue,
+            format,
+            size,
+            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            &data,
+        )
+    }
+}
+
+/// The `w × h` rectangle at `origin` of an RGBA image `width` wide, and whether every pixel
+/// outside it is `outside`.
+fn crop(
+    img: &[u8],
+    width: u32,
+    origin: [u32; 2],
+    (w, h): (u32, u32),
+    outside: [u8; 4],
+) -> (Vec<u8>, bool) {
+    let mut inner = Vec::new();
+    let mut untouched = true;
+    for (k, px) in img.chunks(4).enumerate() {
+        let (x, y) = (k as u32 % width, k as u32 / width);
+        if x >= origin[0] && y >= origin[1] && x < origin[0] + w && y < origin[1] + h {
+            inner.extend_from_slice(px);
+        } else {
+            untouched &= px == outside;
+        }
+    }
+    (inner, untouched)
+}
+
+#[test]
+fn render_to_a_callers_target_at_an_origin() {
+    let Some(f) = fixture() else { return };
+    let mut gpu = f.dewarper(DewarpOptions::default());
+    let expected = f.readback(&mut gpu, &f.frame());
+    for format in [
+        wgpu::TextureFormat::Rgba8Unorm,
+        wgpu::TextureFormat::Bgra8Unorm,
+        wgpu::TextureFormat::Rgba8UnormSrgb,
+    ] {
+        let target = f.target(format, (200, 150));
+        let view = target.create_view(&Default::default());
+        let mut encoder = f.device.create_command_encoder(&Default::default());
+        gpu.render_to(&mut encoder, &view, [17, 9]).unwrap();
+        f.queue.submit([encoder.finish()]);
+        let mut got = gpu_common::read_texture(&f.device, &f.queue, &target);
+        if format == wgpu::TextureFormat::Bgra8Unorm {
+            got.chunks_mut(4).for_each(|p| p.swap(0, 2));
+        }
+        let (inner, untouched) = crop(&got, 200, [17, 9], (f.view.width, f.view.height), MAGENTA);
+        assert!(untouched, "{format:?}: pixels outside the view changed");
+        let d = gpu_common::diff(&inner, &expected, 4);
+        eprintln!("{format:?}: max |Δ| {} vs readback", d.max);
+        // sRGB targets store our codes through decode → encode: exact or off by one.
+        assert!(d.max <= u8::from(format.is_srgb()), "{format:?}: {d:?}");
+    }
+}
+
+#[test]
+fn draw_inside_the_callers_render_pass() {
+    let Some(f) = fixture() else { return };
+    let mut gpu = f.dewarper(DewarpOptions::default());
+    let expected = f.readback(&mut gpu, &f.frame());
+    let format = wgpu::TextureFormat::Rgba8Unorm;
+    let target = f.target(format, (300, 100));
+    let view = target.create_view(&Default::default());
+    gpu.prepare(format, 1).unwrap();
+    let mut encoder = f.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("host pass"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::BLUE),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        gpu.draw(&mut pass, [150, 5]).unwrap();
+    }
+    f.queue.submit([encoder.finish()]);
+    let got = gpu_common::read_texture(&f.device, &f.queue, &target);
+    let (inner, untouched) = crop(
+        &got,
+        300,
+        [150, 5],
+        (f.view.width, f.view.height),
+        [0, 0, 255, 255],
+    );
+    assert!(untouched);
+    assert_eq!(gpu_common::diff(&inner, &expected, 4).max, 0);
+}
+
+#[test]
+fn callers_texture_as_the_source() {
+    let Some(f) = fixture() else { return };
+    let (w, h) = f.case.frame;
+    let bgra: Vec<u8> = f
+        .frame
+        .chunks(4)
+        .flat_map(|p| [p[2], p[1], p[0], p[3]])
+        .collect();
+    let grey: Vec<u8> = f.frame.chunks(4).map(|p| p[1]).collect();
+    for antialias in [false, true] {
+        let options = DewarpOptions {
+            antialias,
+            ..Default::default()
+        };
+        let mut gpu = f.dewarper(options);
+        for (format, data, pixel_format) in [
+            (
+                wgpu::TextureFormat::Rgba8Unorm,
+                &f.frame,
+                PixelFormat::Rgba8,
+            ),
+            (wgpu::TextureFormat::Bgra8Unorm, &bgra, PixelFormat::Rgba8),
+            (wgpu::TextureFormat::R8Unorm, &grey, PixelFormat::Gray8),
+        ] {
+            let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_SRC;
+            let texture =
+                gpu_common::texture_with(&f.device, &f.queue, format, (w, h), usage, data);
+            let mut got = vec![0u8; (f.view.width * f.view.height * 4) as usize];
+            gpu.dewarp_texture(
+                &texture,
+                &mut FrameMut::packed(PixelFormat::Rgba8, f.view.width, f.view.height, &mut got)
+                    .unwrap(),
+            )
+            .unwrap();
+            let frame_data = if pixel_format == PixelFormat::Gray8 {
+                &grey
+            } else {
+                &f.frame
+            };
+            let frame = Frame::packed(pixel_format, w, h, frame_data).unwrap();
+            let expected = f.readback(&mut gpu, &frame);
+            assert_eq!(
+                gpu_common::diff(&got, &expected, 4).max,
+                0,
+                "{format:?} antialias={antialias}"
+            );
+        }
+    }
+}
+
+#[test]
+fn readback_handles_odd_widths_and_padded_rows() {
+    let Some(f) = fixture() else { return };
+    let mut gpu = f.dewarper(DewarpOptions::default());
+    let frame = f.frame();
+    for width in [1u32, 3, 63, 65, 257] {
+        let view = View::new(
+            Projection::Perspective { fov: 1.2 },
+            Orientation::default(),
+            width,
+            7,
+        )
+        .unwrap();
+        gpu.set_view(view).unwrap();
+        let tight = f.readback(&mut gpu, &frame);
+        let expected = gpu_common::reference(&f.case, &view, gpu.options(), &frame);
+        assert!(
+            gpu_common::diff(&tight, &expected, 4).max <= 1,
+            "width {width}"
+        );
+        // A caller's buffer with 13 spare bytes per row keeps them.
+        let stride = width as usize * 4 + 13;
+        let mut padded = vec![7u8; stride * 7];
+        gpu.dewarp(
+            &frame,
+            &mut FrameMut::new(
+                PixelFormat::Rgba8,
+                width,
+                7,
+                vec![PlaneMut {
+                    data: &mut padded,
+                    stride,
+                }],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        for (j, row) in padded.chunks(stride).enumerate() {
+            assert_eq!(
+                &row[..width as usize * 4],
+                &tight[j * width as usize * 4..][..width as usize * 4]
+            );
+            assert!(
+                row[width as usize * 4..].iter().all(|b| *b == 7),
+                "width {width}: padding written"
+            );
+        }
+    }
+}
+
+#[test]
+fn views_and_frame_sizes_change_between_frames() {
+    let Some(f) = fixture() else { return };
+    let mut gpu = f.dewarper(DewarpOptions::default());
+    let frame = f.frame();
+    // A smaller frame of the same camera (aspect kept), then the original again.
+    let small_case = gpu_common::Case {
+        frame: (129, 126),
+        ..gpu_common::ring()
+    };
+    let small_data = gpu_common::mirror_frame(&small_case);
+    let small = Frame::packed(PixelFormat::Rgba8, 129, 126, &small_data).unwrap();
+    for (yaw, frame, case) in [
+        (0.0, &frame, &f.case),
+        (1.0, &small, &small_case),
+        (2.0, &frame, &f.case),
+    ] {
+        let view = View {
+            orientation: Orientation {
+                yaw,
+                ..f.view.orientation
+            },
+            ..f.view
+        };
+        gpu.set_view(view).unwrap();
+        let got = f.readback(&mut gpu, frame);
+        let expected = gpu_common::reference(case, &view, gpu.options(), frame);
+        let d = gpu_common::diff(&got, &expected, 4);
+        assert!(d.max <= 2 && d.within_1 >= 0.999, "yaw {yaw}: {d:?}");
+    }
+}
+
+#[test]
+fn misuse_is_an_error_not_a_panic() {
+    let Some(f) = fixture() else { return };
+    let mut gpu = f.dewarper(DewarpOptions::default());
+    let (vw, vh) = (f.view.width, f.view.height);
+    // Nothing to draw yet.
+    assert!(matches!(gpu.render(), Err(Error::Gpu(_))));
+    // Wrong output size or format.
+    let mut small = vec![0u8; 4 * 4 * 4];
+    let r = gpu.dewarp(
+        &f.frame(),
+        &mut FrameMut::packed(PixelFormat::Rgba8, 4, 4, &mut small).unwrap(),
+    );
+    assert!(matches!(r, Err(Error::OutputLayout(_))), "{r:?}");
+    let mut grey = vec![0u8; (vw * vh) as usize];
+    let r = gpu.dewarp(
+        &f.frame(),
+        &mut FrameMut::packed(PixelFormat::Gray8, vw, vh, &mut grey).unwrap(),
+    );
+    assert!(matches!(r, Err(Error::OutputLayout(_))), "{r:?}");
+    // A frame larger than the device allows.
+    let max = f.device.limits().max_texture_dimension_2d;
+    let wide = vec![0u8; max as usize + 1];
+    let r = gpu.upload(&Frame::packed(PixelFormat::Gray8, max + 1, 1, &wide).unwrap());
+    assert!(r.is_err(), "{r:?}");
+    // Source textures of the wrong format or usage.
+    let (w, h) = f.case.frame;
+    let float = gpu_common::texture_with(
+        &f.device,
+        &f.queue,
+        wgpu::TextureFormat::Rgba16Float,
+        (w, h),
+        wgpu::TextureUsages::TEXTURE_BINDING,
+        &vec![0u8; (w * h * 8) as usize],
+    );
+    assert!(matches!(gpu.set_source_texture(&float), Err(Error::Gpu(_))));
+    let no_copy = gpu_common::texture_with(
+        &f.device,
+        &f.queue,
+        wgpu::TextureFormat::Rgba8Unorm,
+        (w, h),
+        wgpu::TextureUsages::TEXTURE_BINDING,
+        &f.frame,
+    );
+    assert!(
+        matches!(gpu.set_source_texture(&no_copy), Err(Error::Gpu(_))),
+        "AA needs COPY_SRC"
+    );
+    let no_binding = gpu_common::texture_with(
+        &f.device,
+        &f.queue,
+        wgpu::TextureFormat::Rgba8Unorm,
+        (w, h),
+        wgpu::TextureUsages::COPY_SRC,
+        &f.frame,
+    );
+    assert!(matches!(
+        gpu.set_source_texture(&no_binding),
+        Err(Error::Gpu(_))
+    ));
+    // Targets that cannot take the view.
+    gpu.upload(&f.frame()).unwrap();
+    let mut encoder = f.device.create_command_encoder(&Default::default());
+    let small_target = f.target(wgpu::TextureFormat::Rgba8Unorm, (50, 50));
+    let r = gpu.render_to(
+        &mut encoder,
+        &small_target.create_view(&Default::default()),
+        [0, 0],
+    );
+    assert!(matches!(r, Err(Error::OutputLayout(_))), "{r:?}");
+    let not_renderable = gpu_common::texture_with(
+        &f.device,
+        &f.queue,
+        wgpu::TextureFormat::Rgba8Unorm,
+        (vw, vh),
+        wgpu::TextureUsages::TEXTURE_BINDING,
+        &vec![0u8; (vw * vh * 4) as usize],
+    );
+    let r = gpu.render_to(
+        &mut encoder,
+        &not_renderable.create_view(&Default::default()),
+        [0, 0],
+    );
+    assert!(matches!(r, Err(Error::Gpu(_))), "{r:?}");
+    let uint = f.device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d {
+            width: vw,
+            height: vh,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba8Uint,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+        view_formats: &[],
+    });
+    let r = gpu.render_to(&mut encoder, &uint.create_view(&Default::default()), [0, 0]);
+    assert!(matches!(r, Err(Error::Gpu(_))), "{r:?}");
+    drop(encoder);
+    // Still usable afterwards.
+    let got = f.readback(&mut gpu, &f.frame());
+    let expected = gpu_common::reference(&f.case, &f.view, gpu.options(), &f.frame());
+    assert!(gpu_common::diff(&got, &expected, 4).psnr > 40.0);
+}
+
+#[test]
+fn backend_choice() {
+    let Some(f) = fixture() else { return };
+    let options = DewarpOptions::default();
+    let mut outputs = Vec::new();
+    for backend in [Backend::Auto, Backend::Gpu, Backend::Cpu] {
+        let mut d = Dewarper::new(f.case.calibration.clone(), f.view, options, backend).unwrap();
+        let expected = if backend == Backend::Cpu {
+            Backend::Cpu
+        } else {
+            Backend::Gpu
+        };
+        assert_eq!(d.backend(), expected, "{backend}: {}", d.description());
+        eprintln!("{backend}: {}", d.description());
+        let mut out = vec![0u8; (f.view.width * f.view.height * 4) as usize];
+        d.dewarp(
+            &f.frame(),
+            &mut FrameMut::packed(PixelFormat::Rgba8, f.view.width, f.view.height, &mut out)
+                .unwrap(),
+        )
+        .unwrap();
+        outputs.push(out);
+    }
+    // GPU and CPU (grid fast path) agree.
+    let d = gpu_common::diff(&outputs[0], &outputs[2], 4);
+    assert!(d.psnr > 40.0, "{d:?}");
+}
+
+// ---- without any adapter (child processes with WGPU_BACKEND naming a backend this platform
+// does not have) ----
+
+const CHILD: &str = "OMNIDEWARP_TEST_CHILD";
+
+/// Runs test `name` of this binary in a child with no usable adapter; its success.
+fn run_without_adapter(name: &str, skip_gpu_tests: bool) -> bool {
+    let backend = if cfg!(target_os = "macos") {
+        "dx12"
+    } else {
+        "metal"
+    };
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--ignored",
+            "--exact",
+            name,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env("WGPU_BACKEND", backend)
+        .env_remove("OMNIDEWARP_SKIP_GPU_TESTS");
+    if skip_gpu_tests {
+        command.env("OMNIDEWARP_SKIP_GPU_TESTS", "1");
+    }
+    let output = command.output().unwrap();
+    eprintln!(
+        "child {name} (skip={skip_gpu_tests}): {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+            .take(12)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    output.status.success()
+}
+
+#[test]
+fn without_an_adapter() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    assert!(run_without_adapter("child_backends_without_adapter", false));
+    // The test helper fails a GPU test that finds no adapter...
+    assert!(!run_without_adapter(
+        "child_gpu_test_without_adapter",
+        false
+    ));
+    // ...unless told to skip.
+    assert!(run_without_adapter("child_gpu_test_without_adapter", true));
+}
+
+/// Counts `warn` records.
+struct WarnCounter(std::sync::atomic::AtomicUsize);
+
+impl log::Log for WarnCounter {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if record.level() == log::Level::Warn {
+            eprintln!("warn: {}", record.args());
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static WARNINGS: WarnCounter = WarnCounter(std::sync::atomic::AtomicUsize::new(0));
+
+#[test]
+#[ignore = "run by `without_an_adapter` in a child process"]
+fn child_backends_without_adapter() {
+    if std::env::var(CHILD).is_err() {
+        return;
+    }
+    log::set_logger(&WARNINGS).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
+    let case = gpu_common::ring();
+    let view = gpu_common::views(&case)[0].1;
+    let options = DewarpOptions::default();
+    let r = GpuDewarper::new(case.calibration.clone(), view, options);
+    assert!(matches!(r, Err(Error::NoGpu(_))), "{r:?}");
+    let r = Dewarper::new(case.calibration.clone(), view, options, Backend::Gpu);
+    assert!(matches!(r, Err(Error::NoGpu(_))), "{r:?}");
+    let auto = Dewarper::new(case.calibration.clone(), view, options, Backend::Auto).unwrap();
+    assert_eq!(auto.backend(), Backend::Cpu);
+    assert_eq!(WARNINGS.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[test]
+#[ignore = "run by `without_an_adapter` in a child process"]
+fn child_gpu_test_without_adapter() {
+    if std::env::var(CHILD).is_err() {
+        return;
+    }
+    // A GPU test's first line.
+    let Some(_) = gpu_common::device() else {
+        return;
+    };
+    unreachable!("there is no adapter in this child");
+}
