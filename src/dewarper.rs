@@ -61,6 +61,19 @@ enum Inner {
     Gpu(Box<crate::gpu::GpuDewarper>),
 }
 
+impl Inner {
+    /// Whether this is a GPU backend running on a software rasterizer.
+    fn is_software(&self) -> bool {
+        match self {
+            Inner::Cpu(_) => false,
+            #[cfg(feature = "gpu")]
+            Inner::Gpu(g) => g
+                .adapter_info()
+                .is_some_and(|info| info.device_type == wgpu::DeviceType::Cpu),
+        }
+    }
+}
+
 /// A dewarper on the backend chosen at creation: same calls whichever it is.
 ///
 /// ```
@@ -83,7 +96,8 @@ pub struct Dewarper {
 impl Dewarper {
     /// A dewarper on `backend`. With [`Backend::Auto`], a GPU that cannot be used (no
     /// adapter, device refused, or no `gpu` feature) is reported by one `log::warn!` line
-    /// and the CPU is used; with [`Backend::Gpu`] it is an error ([`Error::NoGpu`] without
+    /// and the CPU is used; so is a software adapter (Mesa's llvmpipe/lavapipe, WARP), which
+    /// is slower than the CPU path it would replace; with [`Backend::Gpu`] it is an error ([`Error::NoGpu`] without
     /// an adapter).
     pub fn new(
         calibration: Calibration,
@@ -96,9 +110,13 @@ impl Dewarper {
             Backend::Cpu => Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options))),
             Backend::Gpu => Self::gpu(calibration, view, options)?,
             Backend::Auto => match Self::gpu(calibration.clone(), view, options) {
-                Ok(gpu) => gpu,
+                Ok(gpu) if !gpu.is_software() => gpu,
+                Ok(_) => {
+                    log::info!("only a software GPU adapter found; dewarping on the CPU");
+                    Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options)))
+                }
                 Err(e) => {
-                    log::warn!("omnidewarp: no usable GPU ({e}); dewarping on the CPU");
+                    log::warn!("no usable GPU ({e}); dewarping on the CPU");
                     Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options)))
                 }
             },
