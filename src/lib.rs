@@ -10,6 +10,8 @@ pub mod error;
 pub mod frame;
 pub mod model;
 pub mod options;
+#[cfg(feature = "video")]
+pub mod video;
 
 pub use cpu::{CpuDewarper, dewarp_reference, render_mirror};
 pub use error::{Error, Result};
