@@ -4,7 +4,7 @@
 //!   V4L2 device and decodes in a background thread into a bounded queue; frames come out as
 //!   borrowed I420/NV12 [`Frame`](crate::Frame)s with their [`YuvColor`](crate::YuvColor)
 //!   and timestamps in seconds. Network inputs reconnect with backoff.
-//! - `VideoWriter` encodes I420 frames into mp4/mkv/mov/y4m/nut (H.264 by default, with
+//! - [`VideoWriter`] encodes I420 frames into mp4/mkv/mov/y4m/nut (H.264 by default, with
 //!   equirectangular spherical metadata for panoramas), image sequences or `null`.
 //! - `convert` runs the whole job — decode, dewarp, encode — as a pipeline of threads
 //!   joined by bounded queues, so memory stays flat whatever the length of the input.
@@ -15,6 +15,7 @@
 mod path;
 mod source;
 mod url;
+mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -25,6 +26,7 @@ pub use source::{
     VideoInput, VideoSource,
 };
 pub use url::{InputKind, redact};
+pub use writer::{EncoderSettings, OutputTarget, Spherical, VideoWriter, WriterConfig};
 
 use crate::{Error, Result};
 
