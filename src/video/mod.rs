@@ -6,13 +6,14 @@
 //!   and timestamps in seconds. Network inputs reconnect with backoff.
 //! - [`VideoWriter`] encodes I420 frames into mp4/mkv/mov/y4m/nut (H.264 by default, with
 //!   equirectangular spherical metadata for panoramas), image sequences or `null`.
-//! - `convert` runs the whole job — decode, dewarp, encode — as a pipeline of threads
+//! - [`convert`] runs the whole job — decode, dewarp, encode — as a pipeline of threads
 //!   joined by bounded queues, so memory stays flat whatever the length of the input.
 //!
 //! Credentials in URLs and headers are never printed: every message uses
 //! [`redact`]ed locations.
 
 mod path;
+mod pipeline;
 mod source;
 mod url;
 mod writer;
@@ -21,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub use path::{CameraPath, Keyframe};
+pub use pipeline::{Limits, Progress, ProgressFn, VideoJob, VideoReport, convert};
 pub use source::{
     DecodedFrame, EndReason, EndStatus, Reconnect, SourceOptions, SourceStats, StreamInfo,
     VideoInput, VideoSource,
@@ -51,8 +53,8 @@ pub fn set_ffmpeg_log_level(level: ffmpeg_next::log::Level) {
     }
 }
 
-/// A flag set by Ctrl-C (SIGINT) and SIGTERM, for `VideoJob::cancel`: the conversion then
-/// stops reading, finalises its output and returns with `VideoReport::interrupted` set.
+/// A flag set by Ctrl-C (SIGINT) and SIGTERM, for [`VideoJob::cancel`]: the conversion then
+/// stops reading, finalises its output and returns with [`VideoReport::interrupted`] set.
 /// The handler is installed once per process; a second Ctrl-C while the flag is already set
 /// exits at once with status 130.
 pub fn interrupt_flag() -> Result<Arc<AtomicBool>> {
