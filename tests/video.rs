@@ -1033,3 +1033,124 @@ fn memory_stays_flat_with_video_length() {
         "peak RSS grows with length: {short} kB for 30 frames, {long} kB for 300"
     );
 }
+
+#[test]
+fn cancel_finalises_the_output() {
+    let dir = TempDir::new("cancel");
+    let port = free_port();
+    let _server = serve_live(port, 30.0, 240);
+    let out = dir.join("cancelled.mp4");
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let mut job = VideoJob::new(
+        live_input(port),
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.cancel = Some(cancel);
+    job.progress_interval = Duration::ZERO;
+    // What Ctrl-C does: set the flag (here after 20 frames).
+    job.progress = Some(Box::new(move |p| {
+        if p.frames >= 20 {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }));
+    let report = convert(&job).unwrap();
+    assert!(report.interrupted);
+    assert!((20..30).contains(&report.frames), "{}", report.frames);
+    assert_eq!(
+        frame_times(&out).len() as u64,
+        report.frames,
+        "trailer written"
+    );
+}
+
+#[test]
+fn stalled_server_times_out_and_gives_up() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(8).flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/stalled.ts"));
+    input.timeout = Duration::from_millis(700);
+    input.reconnect = Reconnect {
+        enabled: true,
+        max_attempts: 2,
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(200),
+    };
+    let t = Instant::now();
+    let e = VideoSource::open(&input, &SourceOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(e.contains("after 2 retries"), "{e}");
+    assert!(held.lock().unwrap().len() >= 2, "it did retry");
+}
+
+#[test]
+fn udp_mpegts_stream_and_missing_device() {
+    let dir = TempDir::new("udp");
+    let port = free_port();
+    let url = format!("udp://127.0.0.1:{port}");
+    // The sender starts first and keeps sending; the receiver joins mid-stream.
+    let _sender = Killed(
+        ffmpeg()
+            .args([
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=240x240:rate=25",
+                "-t",
+                "30",
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "10",
+            ])
+            .args(["-pix_fmt", "yuv420p", "-f", "mpegts"])
+            .arg(format!("{url}?pkt_size=1316"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let out = dir.join("udp.mkv");
+    let mut input = VideoInput::new(url);
+    input.timeout = Duration::from_secs(5);
+    let mut job = VideoJob::new(
+        input,
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.limits.frames = Some(25);
+    let report = convert(&job).unwrap();
+    assert!(report.input.live);
+    assert_eq!(frame_times(&out).len(), 25);
+
+    // A V4L2 path is opened with the video4linux2 input; a missing one fails clearly.
+    let e = VideoSource::open(&VideoInput::new("/dev/video99"), &SourceOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/dev/video99") && e.contains("cannot open"),
+        "{e}"
+    );
+}
