@@ -5,6 +5,7 @@
 //!
 //! See [`model`] for the geometry conventions.
 
+pub mod calib;
 pub mod cpu;
 pub mod error;
 pub mod frame;
@@ -13,7 +14,7 @@ pub mod options;
 #[cfg(feature = "video")]
 pub mod video;
 
-pub use cpu::{CpuDewarper, dewarp_reference, render_mirror};
+pub use cpu::{CpuDewarper, dewarp_reference, render_mirror, source_positions};
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange};
 pub use options::{DewarpOptions, Interpolation};

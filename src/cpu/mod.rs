@@ -177,6 +177,34 @@ pub fn dewarp_reference(
     run(&mapper, view, options, &mut Default::default(), src, dst)
 }
 
+/// Exact source position (frame pixels, pixel-centre convention) of every output pixel of
+/// `view` for frames of `frame_size`, row-major; `[NaN, NaN]` where there is no content.
+/// This is the table other tools (FFmpeg `remap`, OpenCV `remap`) need to reproduce a view.
+pub fn source_positions(
+    calibration: &Calibration,
+    view: &View,
+    frame_size: (u32, u32),
+) -> Result<Vec<[f32; 2]>> {
+    view.validate()?;
+    let calibration = calibration.scaled_to(frame_size.0, frame_size.1)?;
+    let map = ExactMap::new(&calibration);
+    let tiles = view.tiles();
+    let mapper = Mapper {
+        map: &map,
+        tiles: &tiles,
+        grids: None,
+    };
+    let width = view.width as usize;
+    Ok((0..width * view.height as usize)
+        .into_par_iter()
+        .map(|k| {
+            mapper
+                .point((k % width) as f32, (k / width) as f32)
+                .map_or([f32::NAN; 2], |p| [p.x, p.y])
+        })
+        .collect())
+}
+
 /// Finds the source point of an output position, by grid or exactly.
 struct Mapper<'a> {
     map: &'a ExactMap<'a>,

@@ -73,13 +73,16 @@ impl RadialProfile {
         (self.knots[0].1, self.knots[self.knots.len() - 1].1)
     }
 
-    /// Elevation at radius `r`, `None` outside the ring.
+    /// Elevation at radius `r`, `None` outside the ring. A radius a rounding error
+    /// (1e-12 relative) beyond an edge counts as the edge.
     #[must_use]
     pub fn elevation(&self, r: f64) -> Option<f64> {
         let (r_in, r_out) = self.radius_range();
-        if !(r_in..=r_out).contains(&r) {
+        let tol = 1e-12 * r_out;
+        if !(r_in - tol..=r_out + tol).contains(&r) {
             return None;
         }
+        let r = r.clamp(r_in, r_out);
         let k = self
             .knots
             .partition_point(|&(kr, _)| kr <= r)
@@ -88,14 +91,18 @@ impl RadialProfile {
         Some(e0 + (r - r0) * (e1 - e0) / (r1 - r0))
     }
 
-    /// Radius at elevation `e`, `None` outside the ring's elevation range.
+    /// Radius at elevation `e`, `None` outside the ring's elevation range. An elevation a
+    /// rounding error (1e-12 rad) beyond an edge counts as the edge, so that the edge's own
+    /// pixels project back (`heading_elevation(direction(h, e))` may be off by an ulp).
     #[must_use]
     pub fn radius(&self, e: f64) -> Option<f64> {
         let (e_a, e_b) = self.elevation_ends();
         let rising = e_b > e_a;
-        if !(e_a.min(e_b)..=e_a.max(e_b)).contains(&e) {
+        let (lo, hi) = (e_a.min(e_b), e_a.max(e_b));
+        if !(lo - 1e-12..=hi + 1e-12).contains(&e) {
             return None;
         }
+        let e = e.clamp(lo, hi);
         let k = self
             .knots
             .partition_point(|&(_, ke)| if rising { ke <= e } else { ke >= e })

@@ -1,0 +1,261 @@
+//! Command-line syntax.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Dewarp catadioptric (mirror) 360° camera frames into panoramas and virtual PTZ views.
+#[derive(Debug, Parser)]
+#[command(name = "omnidewarp", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Print errors only.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert a mirror frame into a panorama or a perspective view.
+    Convert(ConvertArgs),
+    /// Render the mirror frame a calibrated camera would see of an equirectangular panorama.
+    RenderMirror(RenderMirrorArgs),
+    /// Write the per-pixel source coordinates of a view (FFmpeg remap PGM or numpy .npy).
+    ExportMap(ExportMapArgs),
+    /// Summarise a calibration file (our TOML, OpenCV omnidir YAML/XML, OCamCalib txt).
+    Info {
+        /// The calibration file.
+        file: PathBuf,
+    },
+}
+
+/// Output projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectionArg {
+    /// 360° equirectangular panorama.
+    Equirect,
+    /// 360° cylindrical panorama (rows linear in tan(elevation)).
+    Cylinder,
+    /// Perspective "virtual PTZ" view.
+    Perspective,
+    /// Stereographic ("little planet" looking at the nadir by default).
+    Stereographic,
+    /// Two 180° strips stacked.
+    DoublePanorama,
+    /// Four perspective views at yaw 0/90/180/270.
+    Quad,
+}
+
+/// Interpolation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InterpArg {
+    /// Nearest pixel.
+    Nearest,
+    /// Bilinear.
+    Bilinear,
+    /// Catmull-Rom bicubic.
+    Bicubic,
+}
+
+/// Anti-aliasing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AntialiasArg {
+    /// Filter where the view minifies the frame.
+    Auto,
+    /// Plain interpolation everywhere.
+    Off,
+}
+
+/// Processing backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// GPU when an adapter exists, else CPU.
+    Auto,
+    /// CPU.
+    Cpu,
+    /// GPU (an error when there is none).
+    Gpu,
+}
+
+/// `WxH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+}
+
+fn parse_size(s: &str) -> Result<Size, String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT"))?;
+    let parse = |v: &str| -> Result<u32, String> {
+        match v.trim().parse::<u32>() {
+            Ok(n) if (1..=16384).contains(&n) => Ok(n),
+            _ => Err(format!("`{v}` is not a size in 1..=16384")),
+        }
+    };
+    Ok(Size {
+        width: parse(w)?,
+        height: parse(h)?,
+    })
+}
+
+fn parse_fill(s: &str) -> Result<[u8; 4], String> {
+    let hex = s.trim_start_matches('#');
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>();
+    match (hex.len(), bytes) {
+        (6, Some(b)) => Ok([b[0], b[1], b[2], 255]),
+        (8, Some(b)) => Ok([b[0], b[1], b[2], b[3]]),
+        _ => Err(format!("`{s}` is not RRGGBB or RRGGBBAA hex")),
+    }
+}
+
+fn parse_angle(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("`{s}` is not an angle in degrees")),
+    }
+}
+
+/// What to show, shared by `convert` and `export-map`.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// Output projection.
+    #[arg(long, value_enum, default_value_t = ProjectionArg::Equirect)]
+    pub projection: ProjectionArg,
+    /// Output size WxH [default: equirect 4096x2048, perspective/quad 1920x1080, ...].
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<Size>,
+    /// Heading of the view centre (degrees, clockwise from north).
+    #[arg(long, value_parser = parse_angle, default_value = "0", allow_hyphen_values = true)]
+    pub yaw: f64,
+    /// Elevation of the view centre (degrees) [default: 0; stereographic: -90].
+    #[arg(long, value_parser = parse_angle, allow_hyphen_values = true)]
+    pub pitch: Option<f64>,
+    /// Rotation about the view axis (degrees).
+    #[arg(long, value_parser = parse_angle, default_value = "0", allow_hyphen_values = true)]
+    pub roll: f64,
+    /// Horizontal field of view (degrees) [default: 90; stereographic: 240].
+    #[arg(long, value_parser = parse_angle)]
+    pub fov: Option<f64>,
+    /// Limit panoramas to the mirror's elevation range instead of the full sphere.
+    #[arg(long)]
+    pub band: bool,
+}
+
+/// Sampling flags.
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
+    /// Interpolation.
+    #[arg(long, value_enum, default_value_t = InterpArg::Bilinear)]
+    pub interp: InterpArg,
+    /// Anti-aliasing where the view minifies the frame.
+    #[arg(long, value_enum, default_value_t = AntialiasArg::Auto)]
+    pub antialias: AntialiasArg,
+    /// Colour outside the mirror's content, RRGGBB or RRGGBBAA (alpha 00 = transparent).
+    #[arg(long, value_parser = parse_fill, default_value = "000000")]
+    pub fill: [u8; 4],
+}
+
+/// `convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input frame (PNG, JPEG).
+    pub input: PathBuf,
+    /// Output image (format from the extension: png, jpg).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Calibration file (our TOML, OpenCV YAML/XML, OCamCalib txt).
+    #[arg(long)]
+    pub calib: Option<PathBuf>,
+    /// View flags.
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Sampling flags.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Processing backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+}
+
+/// `render-mirror`.
+#[derive(Debug, Args)]
+pub struct RenderMirrorArgs {
+    /// Full-sphere equirectangular panorama (left edge heading -180°, top +90°).
+    pub panorama: PathBuf,
+    /// Calibration of the camera to simulate.
+    #[arg(long)]
+    pub calib: PathBuf,
+    /// Frame size WxH [default: the calibration's image size].
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<Size>,
+    /// Output frame (png, jpg).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Sampling flags.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+/// Remap table format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MapFormat {
+    /// 16-bit PGM xmap/ymap for FFmpeg's `remap` filter (nearest pixel; 65535 = no content).
+    Pgm16,
+    /// float32 .npy arrays for OpenCV `cv2.remap` (-1 = no content).
+    Npy,
+}
+
+/// `export-map`.
+#[derive(Debug, Args)]
+pub struct ExportMapArgs {
+    /// Calibration file.
+    #[arg(long)]
+    pub calib: PathBuf,
+    /// Frame size WxH the map is for [default: the calibration's image size].
+    #[arg(long, value_parser = parse_size)]
+    pub frame_size: Option<Size>,
+    /// View flags.
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Output prefix: writes PREFIX_x.EXT and PREFIX_y.EXT.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Table format.
+    #[arg(long, value_enum, default_value_t = MapFormat::Pgm16)]
+    pub format: MapFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_fills_parse() {
+        assert_eq!(
+            parse_size("640x480"),
+            Ok(Size {
+                width: 640,
+                height: 480
+            })
+        );
+        assert!(parse_size("0x480").is_err());
+        assert!(parse_size("640").is_err());
+        assert_eq!(parse_fill("ff8000"), Ok([255, 128, 0, 255]));
+        assert_eq!(parse_fill("#00000000"), Ok([0, 0, 0, 0]));
+        assert!(parse_fill("red").is_err());
+        assert!(parse_angle("nan").is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! What each subcommand does.
+
+use std::io::Write;
+use std::path::Path;
+
+use omnidewarp::model::{Calibration, Orientation, Projection, View};
+use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, Interpolation, PixelFormat};
+
+use crate::Failure;
+use crate::args::{
+    AntialiasArg, Command, ConvertArgs, ExportMapArgs, InterpArg, MapFormat, ProjectionArg,
+    RenderMirrorArgs, SamplingArgs, ViewArgs,
+};
+use crate::output::{check_not_input, load_image, output_format, save_image, write_atomically};
+
+/// Runs one subcommand.
+pub fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Convert(args) => convert(&args),
+        Command::RenderMirror(args) => render_mirror(&args),
+        Command::ExportMap(args) => export_map(&args),
+        Command::Info { file } => {
+            println!("{}", load_calibration(&file)?.describe());
+            Ok(())
+        }
+    }
+}
+
+fn load_calibration(path: &Path) -> Result<Calibration, Failure> {
+    Ok(Calibration::load(path)?)
+}
+
+fn options(args: &SamplingArgs) -> DewarpOptions {
+    DewarpOptions {
+        interpolation: match args.interp {
+            InterpArg::Nearest => Interpolation::Nearest,
+            InterpArg::Bilinear => Interpolation::Bilinear,
+            InterpArg::Bicubic => Interpolation::Bicubic,
+        },
+        antialias: args.antialias == AntialiasArg::Auto,
+        fill: args.fill,
+    }
+}
+
+/// The view the flags ask for, with defaults that depend on the projection and the mirror.
+pub fn build_view(args: &ViewArgs, calibration: &Calibration) -> Result<View, Failure> {
+    use std::f64::consts::{FRAC_PI_2, PI, TAU};
+    let band = calibration.elevation_range();
+    let (top, bottom) = if args.band {
+        (band.max, band.min)
+    } else {
+        (FRAC_PI_2, -FRAC_PI_2)
+    };
+    let limit = 80f64.to_radians();
+    let (cyl_top, cyl_bottom) = (band.max.min(limit), band.min.max(-limit));
+    let fov = |default: f64| args.fov.unwrap_or(default).to_radians();
+    let square_height =
+        |width: u32, span: f64, rows: f64| (f64::from(width) * rows / span).round().max(1.0) as u32;
+    let (projection, default_size) = match args.projection {
+        ProjectionArg::Equirect => (
+            Projection::Equirect { top, bottom },
+            (4096, square_height(4096, TAU, top - bottom)),
+        ),
+        ProjectionArg::Cylinder => (
+            Projection::Cylinder {
+                top: cyl_top,
+                bottom: cyl_bottom,
+            },
+            (
+                4096,
+                square_height(4096, TAU, cyl_top.tan() - cyl_bottom.tan()),
+            ),
+        ),
+        ProjectionArg::Perspective => (Projection::Perspective { fov: fov(90.0) }, (1920, 1080)),
+        ProjectionArg::Quad => (Projection::Quad { fov: fov(90.0) }, (1920, 1080)),
+        ProjectionArg::Stereographic => {
+            (Projection::Stereographic { fov: fov(240.0) }, (2048, 2048))
+        }
+        ProjectionArg::DoublePanorama => (
+            Projection::DoublePanorama { top, bottom },
+            (4096, 2 * square_height(4096, PI, top - bottom)),
+        ),
+    };
+    let default_pitch = if args.projection == ProjectionArg::Stereographic {
+        -90.0
+    } else {
+        0.0
+    };
+    let orientation = Orientation {
+        yaw: args.yaw.to_radians(),
+        pitch: args.pitch.unwrap_or(default_pitch).to_radians(),
+        roll: args.roll.to_radians(),
+    };
+    let (width, height) = args.size.map_or(default_size, |s| (s.width, s.height));
+    View::new(projection, orientation, width, height).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Runs `f` on `img` as a frame of its own format (other formats become RGBA8 first).
+fn with_frame<T>(
+    img: &image::DynamicImage,
+    f: impl FnOnce(&Frame<'_>) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    match img {
+        image::DynamicImage::ImageLuma8(g) => f(&Frame::from_gray_image(g)?),
+        image::DynamicImage::ImageRgb8(rgb) => f(&Frame::from_rgb_image(rgb)?),
+        image::DynamicImage::ImageRgba8(rgba) => f(&Frame::from_rgba_image(rgba)?),
+        other => f(&Frame::from_rgba_image(&other.to_rgba8())?),
+    }
+}
+
+/// An image buffer of `format` and size, as the `image` crate wants it back.
+fn to_image(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+) -> Result<image::DynamicImage, Failure> {
+    let bad = || Failure::runtime("internal error: output buffer size");
+    Ok(match format {
+        PixelFormat::Gray8 => image::DynamicImage::ImageLuma8(
+            image::GrayImage::from_raw(width, height, data).ok_or_else(bad)?,
+        ),
+        PixelFormat::Rgb8 => image::DynamicImage::ImageRgb8(
+            image::RgbImage::from_raw(width, height, data).ok_or_else(bad)?,
+        ),
+        _ => image::DynamicImage::ImageRgba8(
+            image::RgbaImage::from_raw(width, height, data).ok_or_else(bad)?,
+        ),
+    })
+}
+
+fn channels(format: PixelFormat) -> usize {
+    format.plane_shape(0, 1, 1).2
+}
+
+fn convert(args: &ConvertArgs) -> Result<(), Failure> {
+    check_not_input(&args.input, &args.output)?;
+    output_format(&args.output)?;
+    let Some(calib_path) = &args.calib else {
+        return Err(Failure::usage("--calib FILE is required"));
+    };
+    let calibration = load_calibration(calib_path)?;
+    let view = build_view(&args.view, &calibration)?;
+    let options = options(&args.sampling);
+    let img = load_image(&args.input)?;
+    let out = with_frame(&img, |frame| {
+        let format = frame.format();
+        let mut data = vec![0u8; view.width as usize * view.height as usize * channels(format)];
+        let mut dewarper = CpuDewarper::new(calibration.clone(), view, options);
+        dewarper.dewarp(
+            frame,
+            &mut FrameMut::packed(format, view.width, view.height, &mut data)?,
+        )?;
+        to_image(format, view.width, view.height, data)
+    })?;
+    save_image(&args.output, &out)
+}
+
+fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
+    check_not_input(&args.panorama, &args.output)?;
+    output_format(&args.output)?;
+    let calibration = load_calibration(&args.calib)?;
+    let (width, height) = args
+        .size
+        .map_or(calibration.image_size, |s| (s.width, s.height));
+    let options = options(&args.sampling);
+    let img = load_image(&args.panorama)?;
+    let out = with_frame(&img, |pano| {
+        let format = pano.format();
+        let mut data = vec![0u8; width as usize * height as usize * channels(format)];
+        omnidewarp::render_mirror(
+            pano,
+            &calibration,
+            &mut FrameMut::packed(format, width, height, &mut data)?,
+            &options,
+        )?;
+        to_image(format, width, height, data)
+    })?;
+    save_image(&args.output, &out)
+}
+
+fn export_map(args: &ExportMapArgs) -> Result<(), Failure> {
+    let calibration = load_calibration(&args.calib)?;
+    let frame_size = args
+        .frame_size
+        .map_or(calibration.image_size, |s| (s.width, s.height));
+    let view = build_view(&args.view, &calibration)?;
+    let positions = omnidewarp::source_positions(&calibration, &view, frame_size)?;
+    let prefix = args.output.to_string_lossy().into_owned();
+    let (w, h) = (view.width as usize, view.height as usize);
+    for (axis, index, limit) in [("x", 0, frame_size.0), ("y", 1, frame_size.1)] {
+        let values = positions.iter().map(|p| p[index]);
+        match args.format {
+            MapFormat::Pgm16 => {
+                let path = format!("{prefix}_{axis}.pgm");
+                write_atomically(Path::new(&path), |out| {
+                    let io = |e: std::io::Error| Failure::runtime(format!("{path}: {e}"));
+                    write!(out, "P5\n{w} {h}\n65535\n").map_err(io)?;
+                    for v in values {
+                        let code = if v.is_nan() {
+                            u16::MAX
+                        } else {
+                            v.round().clamp(0.0, (limit - 1) as f32) as u16
+                        };
+                        out.write_all(&code.to_be_bytes()).map_err(io)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            MapFormat::Npy => {
+                let path = format!("{prefix}_{axis}.npy");
+                write_atomically(Path::new(&path), |out| {
+                    let io = |e: std::io::Error| Failure::runtime(format!("{path}: {e}"));
+                    out.write_all(&npy_header(h, w)).map_err(io)?;
+                    for v in values {
+                        let v = if v.is_nan() { -1.0f32 } else { v };
+                        out.write_all(&v.to_le_bytes()).map_err(io)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A version 1.0 `.npy` header for a C-order little-endian float32 array of `rows × cols`.
+fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let unpadded = 10 + dict.len() + 1;
+    let padding = unpadded.div_ceil(64) * 64 - unpadded;
+    let header_len = (dict.len() + padding + 1) as u16;
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&header_len.to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out.extend(std::iter::repeat_n(b' ', padding));
+    out.push(b'\n');
+    out
+}

@@ -1,0 +1,317 @@
+//! Calibration files: read ours (TOML), OpenCV `omnidir` (FileStorage YAML/XML) and
+//! OCamCalib (`calib_results.txt`); write ours.
+//!
+//! The format is recognised by content, never by the file name:
+//!
+//! | format | recognised by |
+//! |---|---|
+//! | omnidewarp TOML | anything else that parses as TOML (`format = "omnidewarp-calibration"`) |
+//! | OpenCV FileStorage YAML | a `%YAML` header or an `!!opencv-matrix` tag |
+//! | OpenCV FileStorage XML | an `<opencv_storage>` element |
+//! | OCamCalib `calib_results.txt` | after `#` comment lines, the first line holds only numbers |
+//!
+//! Every problem with a file is an [`Error::CalibrationFile`] naming the file and, where one
+//! is to blame, the key (`model.radius_inner`, `camera_matrix`, `invpol`, …).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::model::{Calibration, CameraModel, MountAxis};
+use crate::{Error, Result};
+
+mod ocamcalib;
+mod opencv;
+mod toml;
+
+/// Which kind of file a calibration text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Toml,
+    OpenCvYaml,
+    OpenCvXml,
+    OcamCalib,
+}
+
+fn detect(text: &str) -> Format {
+    let mut content = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let first = content.next().unwrap_or("");
+    if first.starts_with("%YAML") || text.contains("!!opencv-matrix") {
+        Format::OpenCvYaml
+    } else if text.contains("<opencv_storage") {
+        Format::OpenCvXml
+    } else if !first.is_empty() && first.split_whitespace().all(|t| t.parse::<f64>().is_ok()) {
+        Format::OcamCalib
+    } else {
+        Format::Toml
+    }
+}
+
+/// An [`Error::CalibrationFile`].
+pub(crate) fn file_error(path: &Path, key: Option<&str>, reason: impl Into<String>) -> Error {
+    Error::CalibrationFile {
+        path: path.to_owned(),
+        key: key.map(str::to_owned),
+        reason: reason.into(),
+    }
+}
+
+/// Turns an [`Error::InvalidParameter`] from a model's `validate()` into an
+/// [`Error::CalibrationFile`] for `path`, naming the file's key for the parameter.
+pub(crate) fn in_file(err: Error, path: &Path, key_of: impl Fn(&str) -> String) -> Error {
+    match err {
+        Error::InvalidParameter { name, reason } => Error::CalibrationFile {
+            path: path.to_owned(),
+            key: Some(key_of(&name)),
+            reason,
+        },
+        other => other,
+    }
+}
+
+impl Calibration {
+    /// Reads a calibration file of any supported format (see [`crate::calib`]).
+    pub fn load(path: &Path) -> Result<Calibration> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| file_error(path, None, "not a text file (not valid UTF-8)"))?;
+        Self::from_str_detect(&text, path)
+    }
+
+    /// Parses calibration `text`, recognising the format by content; `path` is only used
+    /// in error messages.
+    pub fn from_str_detect(text: &str, path: &Path) -> Result<Calibration> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        match detect(text) {
+            Format::Toml => toml::parse(text, path),
+            Format::OpenCvYaml => opencv::parse_yaml(text, path),
+            Format::OpenCvXml => opencv::parse_xml(text, path),
+            Format::OcamCalib => ocamcalib::parse(text, path),
+        }
+    }
+
+    /// This calibration in our TOML format (version 1, angles in degrees). Parsing the text
+    /// gives back an equal calibration.
+    #[must_use]
+    pub fn to_toml_string(&self) -> String {
+        toml::write(self)
+    }
+
+    /// Writes [`Self::to_toml_string`] to `path` atomically: a temporary file in the same
+    /// folder, flushed, then renamed over `path`.
+    pub fn save_toml(&self, path: &Path) -> Result<()> {
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| file_error(path, None, "not a file name"))?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".tmp-{}", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(self.to_toml_string().as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| {
+            // Best effort: do not leave the temporary file behind.
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })
+    }
+
+    /// A multi-line human summary: model, parameters (angles in degrees), image size, band.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        let (w, h) = self.image_size;
+        // Writing into a String cannot fail.
+        let _ = self.describe_into(&mut s, w, h);
+        s
+    }
+
+    fn describe_into(&self, s: &mut String, w: u32, h: u32) -> std::fmt::Result {
+        match &self.model {
+            CameraModel::Ring(ring) => {
+                writeln!(s, "model:        ring (equiangular mirror)")?;
+                writeln!(s, "image size:   {w} × {h} px")?;
+                writeln!(
+                    s,
+                    "centre:       ({}, {}) px",
+                    num(ring.center.x),
+                    num(ring.center.y)
+                )?;
+                let (r_in, r_out) = ring.profile.radius_range();
+                let (e_in, e_out) = ring.profile.elevation_ends();
+                writeln!(
+                    s,
+                    "radius:       {} px (elevation {}°) .. {} px (elevation {}°)",
+                    num(r_in),
+                    num(e_in.to_degrees()),
+                    num(r_out),
+                    num(e_out.to_degrees())
+                )?;
+                let knots = ring.profile.knots();
+                if knots.len() > 2 {
+                    write!(s, "profile:     ")?;
+                    for &(r, e) in &knots[1..knots.len() - 1] {
+                        write!(s, " {} px → {}°;", num(r), num(e.to_degrees()))?;
+                    }
+                    writeln!(s)?;
+                }
+                writeln!(
+                    s,
+                    "heading:      {}° at the top, {}",
+                    num(ring.heading_at_top.to_degrees()),
+                    if ring.mirrored {
+                        "mirrored (heading grows counter-clockwise)"
+                    } else {
+                        "direct view (heading grows clockwise)"
+                    }
+                )?;
+            }
+            CameraModel::Mei { lens, mount } => {
+                writeln!(s, "model:        mei (unified sphere, OpenCV omnidir)")?;
+                writeln!(s, "image size:   {w} × {h} px")?;
+                writeln!(
+                    s,
+                    "focal:        fx {} px, fy {} px, skew {}",
+                    num(lens.fx),
+                    num(lens.fy),
+                    num(lens.skew)
+                )?;
+                writeln!(s, "principal pt: ({}, {}) px", num(lens.cx), num(lens.cy))?;
+                writeln!(s, "xi:           {}", num(lens.xi))?;
+                writeln!(
+                    s,
+                    "distortion:   k1 {}, k2 {}, p1 {}, p2 {}",
+                    num(lens.k1),
+                    num(lens.k2),
+                    num(lens.p1),
+                    num(lens.p2)
+                )?;
+                describe_mount(s, mount)?;
+            }
+            CameraModel::Ocam { lens, mount } => {
+                writeln!(s, "model:        ocam (OCamCalib polynomial)")?;
+                writeln!(s, "image size:   {w} × {h} px")?;
+                writeln!(
+                    s,
+                    "centre:       ({}, {}) px (x = column, y = row)",
+                    num(lens.center_col),
+                    num(lens.center_row)
+                )?;
+                writeln!(
+                    s,
+                    "affine:       c {}, d {}, e {}",
+                    num(lens.c),
+                    num(lens.d),
+                    num(lens.e)
+                )?;
+                writeln!(s, "pol:          {}", nums(&lens.pol))?;
+                writeln!(s, "invpol:       {}", nums(&lens.invpol))?;
+                describe_mount(s, mount)?;
+            }
+        }
+        match self.band {
+            Some(b) => writeln!(
+                s,
+                "band:         elevation {}° .. {}°",
+                num(b.min.to_degrees()),
+                num(b.max.to_degrees())
+            ),
+            None => writeln!(
+                s,
+                "band:         not set (wherever the model lands in the frame)"
+            ),
+        }
+    }
+}
+
+fn describe_mount(s: &mut String, mount: &crate::model::Mount) -> std::fmt::Result {
+    writeln!(
+        s,
+        "mount:        {}, {}, heading {}° at the top",
+        match mount.axis {
+            MountAxis::Nadir => "nadir",
+            MountAxis::Zenith => "zenith",
+        },
+        if mount.reflected {
+            "reflected"
+        } else {
+            "direct"
+        },
+        num(mount.heading_at_top.to_degrees())
+    )
+}
+
+/// A number for people: 6 significant digits, no trailing zeros.
+fn num(v: f64) -> String {
+    if v == 0.0 {
+        return "0".to_owned();
+    }
+    if !(1e-4..1e9).contains(&v.abs()) {
+        let s = format!("{v:.5e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exp}");
+    }
+    let digits = (5 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    };
+    if s == "-0" { "0".to_owned() } else { s }
+}
+
+fn nums(vs: &[f64]) -> String {
+    vs.iter().map(|&v| num(v)).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_by_content() {
+        assert_eq!(detect("%YAML:1.0\n---\nxi: 1\n"), Format::OpenCvYaml);
+        assert_eq!(detect("a: !!opencv-matrix\n"), Format::OpenCvYaml);
+        assert_eq!(
+            detect("<?xml version=\"1.0\"?>\n<opencv_storage>\n</opencv_storage>\n"),
+            Format::OpenCvXml
+        );
+        assert_eq!(detect("#pol\n\n5 -1.0 0 1e-3 2 3\n"), Format::OcamCalib);
+        assert_eq!(detect("# comment\nformat = \"x\"\n"), Format::Toml);
+        assert_eq!(detect(""), Format::Toml);
+    }
+
+    #[test]
+    fn human_numbers() {
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(-0.0), "0");
+        assert_eq!(num(1439.5), "1439.5");
+        assert_eq!(num(408.9031773951029), "408.903");
+        assert_eq!(num(-0.008304384099715515), "-0.00830438");
+        assert_eq!(num(-55.0), "-55");
+        assert_eq!(num(123456789.0), "123456789");
+        assert_eq!(num(2.017491e-7), "2.01749e-7");
+        assert_eq!(num(-2.2189e-10), "-2.2189e-10");
+        assert_eq!(num(3e12), "3e12");
+    }
+}
