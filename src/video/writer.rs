@@ -273,6 +273,9 @@ impl VideoWriter {
                 &mut warnings,
             )?)),
         };
+        for w in &warnings {
+            log::warn!("{w}");
+        }
         Ok(Self {
             kind,
             config: *config,
@@ -327,6 +330,7 @@ impl VideoWriter {
             }
             Kind::Encoded(e) => {
                 if let Some(w) = e.write(frame, pts, &self.name)? {
+                    log::warn!("{w}");
                     self.warnings.push(w);
                 }
             }
@@ -422,7 +426,6 @@ impl Encoded {
                 None => {
                     let w =
                         "libx264 is not in this FFmpeg; encoding MPEG-4 part 2 instead".to_owned();
-                    log::warn!("{w}");
                     warnings.push(w);
                     encoder::find(codec::Id::MPEG4).ok_or_else(|| {
                         Error::Video(format!("{name}: no H.264 or MPEG-4 encoder"))
@@ -691,7 +694,6 @@ fn add_audio(
     };
     if supported == 0 {
         let w = format!("{name}: the container cannot hold {id:?} audio; audio not copied");
-        log::warn!("{w}");
         warnings.push(w);
         return Ok(None);
     }
