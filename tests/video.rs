@@ -1423,3 +1423,130 @@ mirrored = true
         assert!(frames >= 25, "{frames} frames in the finalised recording");
     }
 }
+
+/// A minimal HTTP/1.1 file server with byte ranges whose first response is cut off after
+/// `cut` body bytes (a connection dropped mid-transfer). Returns the port and a request
+/// counter; the server stops after `lifetime`.
+fn serve_file_dropping_once(
+    data: Vec<u8>,
+    cut: usize,
+    lifetime: Duration,
+) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    let data = Arc::new(data);
+    std::thread::spawn(move || {
+        let end = Instant::now() + lifetime;
+        while Instant::now() < end {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            let (data, counter) = (data.clone(), counter.clone());
+            std::thread::spawn(move || {
+                stream.set_nonblocking(false).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut start = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(r) = lower.strip_prefix("range: bytes=") {
+                        start = r.split('-').next().unwrap().trim().parse().unwrap_or(0);
+                    }
+                }
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let total = data.len();
+                let start = start.min(total);
+                let head = if start > 0 {
+                    format!(
+                        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {start}-{}/{total}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+                        total - start,
+                        total - 1
+                    )
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nAccept-Ranges: bytes\r\nContent-Type: video/mp4\r\nConnection: close\r\n\r\n"
+                    )
+                };
+                let mut stream = stream;
+                let body = if n == 0 {
+                    &data[start..cut.max(start)]
+                } else {
+                    &data[start..]
+                };
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body);
+                let _ = stream.flush();
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    (port, requests)
+}
+
+#[test]
+fn http_file_dropped_mid_transfer_resumes_or_reports() {
+    let dir = TempDir::new("vod");
+    let clip = dir.join("vod.mp4");
+    make_mirror_clip(
+        &clip,
+        240,
+        40,
+        25,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let data = std::fs::read(&clip).unwrap();
+    let cut = data.len() * 4 / 10;
+    let job = |port: u16, reconnect: Reconnect, out: &Path| {
+        let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/vod.mp4"));
+        input.reconnect = reconnect;
+        input.timeout = Duration::from_secs(5);
+        let mut j = VideoJob::new(
+            input,
+            OutputTarget::File(out.to_owned()),
+            ring_calibration(240, 0.0),
+            band_view(320, 80),
+        );
+        j.encoder = fast_x264();
+        j
+    };
+    // Reconnect on (the default): the transfer resumes where it broke, nothing is lost.
+    let (port, requests) = serve_file_dropping_once(data.clone(), cut, Duration::from_secs(60));
+    let out = dir.join("resumed.mp4");
+    let report = convert(&job(port, Reconnect::default(), &out)).unwrap();
+    assert!(!report.input.live);
+    assert_eq!(report.frames, 40, "{report:?}");
+    assert!(requests.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    assert_eq!(frame_times(&out).len(), 40);
+    // Reconnect off: a clear error naming the loss, and the frames before it written.
+    let (port, _) = serve_file_dropping_once(data, cut, Duration::from_secs(60));
+    let out = dir.join("cut.mp4");
+    let e = convert(&job(port, Reconnect::disabled(), &out))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("vod.mp4") && e.contains("written to"), "{e}");
+    let n = frame_times(&out).len();
+    assert!(n > 0 && n < 40, "{n}");
+}

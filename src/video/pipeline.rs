@@ -220,6 +220,7 @@ enum Stage {
     Frame(OutBuf),
     Audio(AudioPacket, f64),
     Notice(String),
+    Reconnected(String),
     Failed(Error),
     End(EndStatus),
 }
@@ -389,10 +390,9 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                     }
                 }
             },
-            Stage::Notice(n) => {
-                if n.contains("reconnected") {
-                    reconnects += 1;
-                }
+            Stage::Notice(n) => warnings.push(n),
+            Stage::Reconnected(n) => {
+                reconnects += 1;
                 warnings.push(n);
             }
             Stage::Failed(e) => {
@@ -613,6 +613,7 @@ impl DewarpStage {
                     }
                 }
                 Event::Notice(n) => self.out.send(Stage::Notice(n)),
+                Event::Reconnected(n) => self.out.send(Stage::Reconnected(n)),
                 Event::End(status) => {
                     let _ = self.out.send(Stage::End(status));
                     return;

@@ -329,7 +329,8 @@ pub enum EndReason {
     Stopped,
     /// A live stream was lost and could not be reconnected to.
     Lost(String),
-    /// The input could not be read further (I/O error, corrupt data).
+    /// The input could not be read further (I/O error, corrupt or truncated data, a finite
+    /// network input whose connection could not be restored).
     Failed(String),
 }
 
@@ -359,6 +360,7 @@ pub(crate) enum Event {
     Frame(DecodedFrame),
     Audio(AudioPacket),
     Notice(String),
+    Reconnected(String),
     End(EndStatus),
 }
 
@@ -479,7 +481,7 @@ impl VideoSource {
             match self.next_event(None) {
                 Some(Event::Frame(f)) => return Ok(Some(f)),
                 Some(Event::Audio(_)) => {}
-                Some(Event::Notice(n)) => self.warnings.push(n),
+                Some(Event::Notice(n) | Event::Reconnected(n)) => self.warnings.push(n),
                 Some(Event::End(_)) | None => {
                     return match self.end.as_ref().map(|e| &e.reason) {
                         Some(EndReason::Lost(m) | EndReason::Failed(m)) => {
@@ -813,8 +815,9 @@ struct Decoding {
     /// Drop frames before this time (absolute stream seconds).
     start: Option<f64>,
     stats: SourceStats,
-    /// Frames out of the decoder, delivered or skipped (for the truncation check).
-    decoded: u64,
+    /// Video packets read, including those the demuxer marks for discarding (edit lists):
+    /// compared with the container's frame count to spot files cut short.
+    video_packets: u64,
     consecutive_read_errors: u32,
     warned_damage: bool,
 }
@@ -846,7 +849,7 @@ impl Decoding {
             skip_until: None,
             start: None,
             stats: SourceStats::default(),
-            decoded: 0,
+            video_packets: 0,
             consecutive_read_errors: 0,
             warned_damage: false,
         }
@@ -957,6 +960,7 @@ impl Decoding {
     fn on_packet(&mut self, packet: Packet, scaler: &mut Scaler) -> Flow {
         let index = packet.stream();
         if index == self.opened.video_index {
+            self.video_packets += 1;
             if self.opened.decoder.send_packet(&packet).is_err() {
                 self.stats.decode_errors += 1;
             }
@@ -998,7 +1002,7 @@ impl Decoding {
     }
 
     /// At the end of a file: `Failed` when the container promised clearly more frames than
-    /// came out of the decoder (a file cut short, whose demuxer just reports the end).
+    /// the demuxer gave packets for (a file cut short, whose demuxer just reports the end).
     fn check_complete(&self) -> EndReason {
         // After a seek the frames before the start are never decoded: no count to compare.
         let Some(expected) = self
@@ -1009,19 +1013,18 @@ impl Decoding {
         else {
             return EndReason::Finished;
         };
-        let missing = expected.saturating_sub(self.decoded);
+        let missing = expected.saturating_sub(self.video_packets);
         if missing > (expected / 100).max(1) {
             return EndReason::Failed(format!(
                 "{}: the input is corrupt or truncated (it ends after {} of its {expected} frames)",
                 self.input.redacted(),
-                self.decoded
+                self.video_packets
             ));
         }
         EndReason::Finished
     }
 
     fn deliver(&mut self, frame: frame::Video, scaler: &mut Scaler) -> Flow {
-        self.decoded += 1;
         if frame.has_decode_errors() {
             self.stats.decode_errors += 1;
         }
@@ -1069,15 +1072,23 @@ impl Decoding {
         self.send(Event::Frame(decoded))
     }
 
+    /// The end of a connection that could not be restored: a lost live stream (what came
+    /// before is a complete recording), or a failed download of a finite input.
+    fn lost(&self, message: String) -> EndReason {
+        if self.opened.info.live {
+            EndReason::Lost(message)
+        } else {
+            EndReason::Failed(message)
+        }
+    }
+
     /// Reopens a dropped network input per the policy. `Err` with the end reason when it
     /// gives up.
     fn reconnect(&mut self, why: &str) -> std::result::Result<Flow, EndReason> {
         let policy = self.input.reconnect;
         let name = self.input.redacted();
         if !policy.enabled || !self.input.kind().is_network() {
-            return Err(EndReason::Lost(format!(
-                "{name}: {why}; reconnecting is off"
-            )));
+            return Err(self.lost(format!("{name}: {why}; reconnecting is off")));
         }
         let mut delay = policy.initial_delay;
         let mut last_error = String::new();
@@ -1115,7 +1126,8 @@ impl Decoding {
                         _ => {}
                     }
                     let msg = format!("{name}: reconnected (attempt {attempt})");
-                    return Ok(self.notice(msg));
+                    log::warn!("{msg}");
+                    return Ok(self.send(Event::Reconnected(msg)));
                 }
                 Err(e) if self.stopped() => {
                     let _ = e;
@@ -1125,7 +1137,7 @@ impl Decoding {
             }
             delay = (delay * 2).min(policy.max_delay);
         }
-        Err(EndReason::Lost(scrub(
+        Err(self.lost(scrub(
             &format!(
                 "{name}: {why}; gave up after {} reconnection attempts (last error: {last_error})",
                 policy.max_attempts
