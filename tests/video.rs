@@ -1550,3 +1550,90 @@ fn http_file_dropped_mid_transfer_resumes_or_reports() {
     let n = frame_times(&out).len();
     assert!(n > 0 && n < 40, "{n}");
 }
+
+#[test]
+fn other_pixel_formats_arrive_as_i420_or_nv12() {
+    let dir = TempDir::new("formats");
+    // Format, colour and tightly packed luma of a file's first frame.
+    let first_frame = |path: &Path| {
+        let mut source = VideoSource::open(
+            &VideoInput::new(path.to_string_lossy()),
+            &SourceOptions::default(),
+        )
+        .unwrap();
+        let f = source.next_frame().unwrap().expect("a frame");
+        let p = f.frame().plane(0);
+        let luma: Vec<u8> = (0..240)
+            .flat_map(|y| p.data[y * p.stride..y * p.stride + 240].to_vec())
+            .collect();
+        (f.format(), f.color(), luma)
+    };
+    let reference = dir.join("ref.nut");
+    make_mirror_clip(
+        &reference,
+        240,
+        2,
+        25,
+        &["-c:v", "rawvideo", "-pix_fmt", "yuv420p"],
+    );
+    let (format, color, luma_ref) = first_frame(&reference);
+    assert_eq!(format, PixelFormat::I420);
+    assert_eq!(color.range, omnidewarp::YuvRange::Limited);
+    for (name, args, expect, range) in [
+        (
+            "nv12.nut",
+            &["-c:v", "rawvideo", "-pix_fmt", "nv12"][..],
+            PixelFormat::Nv12,
+            omnidewarp::YuvRange::Limited,
+        ),
+        (
+            "yuv422.mkv",
+            &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-qp",
+                "0",
+                "-pix_fmt",
+                "yuv422p",
+            ][..],
+            PixelFormat::I420,
+            omnidewarp::YuvRange::Limited,
+        ),
+        (
+            "rgb.mkv",
+            &["-c:v", "ffv1", "-pix_fmt", "bgr0"][..],
+            PixelFormat::I420,
+            omnidewarp::YuvRange::Limited,
+        ),
+        (
+            "jpeg.avi",
+            &["-c:v", "mjpeg", "-q:v", "1", "-pix_fmt", "yuvj420p"][..],
+            PixelFormat::I420,
+            omnidewarp::YuvRange::Full,
+        ),
+    ] {
+        let path = dir.join(name);
+        make_mirror_clip(&path, 240, 2, 25, args);
+        let (format, color, luma) = first_frame(&path);
+        assert_eq!(format, expect, "{name}");
+        assert_eq!(color.range, range, "{name}");
+        if range == omnidewarp::YuvRange::Limited {
+            let p = psnr(&luma_ref, &luma);
+            assert!(
+                p > 35.0,
+                "{name}: luma PSNR {p:.1} dB against the yuv420p reference"
+            );
+        }
+        // And the pipeline takes it.
+        let mut job = VideoJob::new(
+            VideoInput::new(path.to_string_lossy()),
+            OutputTarget::Null,
+            ring_calibration(240, 0.0),
+            band_view(320, 80),
+        );
+        job.limits.frames = Some(2);
+        assert_eq!(convert(&job).unwrap().frames, 2, "{name}");
+    }
+}

@@ -534,6 +534,16 @@ impl Encoded {
             }
             None => None,
         };
+        let spherical_containers = ["mp4", "matroska"];
+        if config.spherical.is_some()
+            && settings.spherical
+            && !spherical_containers.contains(&container.as_str())
+        {
+            warnings.push(format!(
+                "{name}: the {container} muxer of this FFmpeg writes no spherical metadata; \
+                 use .mp4 or .mkv for 360° players"
+            ));
+        }
         let mut header_opts = Dictionary::new();
         if config.spherical.is_some() && settings.spherical {
             // The mp4/mov muxer writes `sv3d`/`st3d` only at this compliance level.
