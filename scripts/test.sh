@@ -15,3 +15,5 @@ chmod 700 "$XDG_RUNTIME_DIR"
 cargo test --all-features --all-targets
 cargo test --all-features --doc
 cargo test --no-default-features --lib --tests
+# Examples run as a user would run them.
+cargo run --example still

@@ -17,10 +17,11 @@ pub enum Interpolation {
 pub struct DewarpOptions {
     /// Interpolation where the view does not minify the frame.
     pub interpolation: Interpolation,
-    /// Anti-aliasing where the view minifies the frame: trilinear sampling of a 2×2 box mip
-    /// pyramid at `lod = log2(max(|∂src/∂x|, |∂src/∂y|))`, the footprint measured by
-    /// finite differences of the mapping over one output pixel. Where `lod ≤ 0`, or when
-    /// this is off, `interpolation` alone is used.
+    /// Anti-aliasing where the view minifies the frame: sampling of a 2×2 box mip pyramid at
+    /// `lod = log2(max(|∂src/∂x|, |∂src/∂y|))`, the footprint measured by finite differences
+    /// of the mapping over one output pixel, blending the two nearest levels (level 0 read
+    /// with `interpolation`, the others bilinearly). Where `lod ≤ 0`, or when this is off,
+    /// `interpolation` alone is used.
     pub antialias: bool,
     /// RGBA colour outside the mirror's content. Its alpha is the output's alpha there, so a
     /// transparent fill gives an alpha mask.

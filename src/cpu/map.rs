@@ -20,14 +20,33 @@ pub(crate) struct ExactMap<'a> {
     pub model: &'a CameraModel,
     pub band: ElevationBand,
     pub frame: (u32, u32),
+    /// `[x_min, x_max, y_min, y_max, e_min, e_max]` (f32): interpolated points strictly
+    /// inside are content without further checks (margins included).
+    pub safe_bounds: [f32; 6],
 }
 
 impl<'a> ExactMap<'a> {
     pub fn new(calibration: &'a Calibration) -> Self {
+        let band = calibration.elevation_range();
+        let (w, h) = (
+            f64::from(calibration.image_size.0),
+            f64::from(calibration.image_size.1),
+        );
+        let m = 2.0 * GRID_TOLERANCE;
+        let safe_bounds = [
+            -0.5 + m,
+            w - 0.5 - m,
+            -0.5 + m,
+            h - 0.5 - m,
+            band.min + ELEVATION_MARGIN,
+            band.max - ELEVATION_MARGIN,
+        ]
+        .map(|v| v as f32);
         Self {
             model: &calibration.model,
-            band: calibration.elevation_range(),
+            band,
             frame: calibration.image_size,
+            safe_bounds,
         }
     }
 
@@ -41,10 +60,11 @@ impl<'a> ExactMap<'a> {
     }
 
     /// Source position of tile pixel `(x, y)` and the direction's elevation, without the
-    /// band or frame checks (for footprints and grid nodes).
+    /// band or frame checks and with a ring's profile extended (for footprints and grid
+    /// nodes).
     pub fn raw(&self, tile: &Tile, x: f64, y: f64) -> Option<(DVec2, f64)> {
         let d = tile.ray(x, y)?;
-        let p = self.model.project(d)?;
+        let p = self.model.project_extended(d)?;
         Some((p, d.z.clamp(-1.0, 1.0).asin()))
     }
 
@@ -53,9 +73,24 @@ impl<'a> ExactMap<'a> {
         self.band.contains(elevation) && self.in_frame(p)
     }
 
-    /// Exact source point of tile pixel `(x, y)`: `None` outside the content. The footprint
-    /// is the longer of the forward differences to `(x + 1, y)` and `(x, y + 1)` (backward
-    /// where the forward neighbour has no projection).
+    /// Whether an approximate position (within `margin` px, elevation within
+    /// `elevation_margin` rad) is too close to the edge of the content to decide validity.
+    pub fn near_boundary(
+        &self,
+        p: DVec2,
+        elevation: f64,
+        margin: f64,
+        elevation_margin: f64,
+    ) -> bool {
+        let (w, h) = (f64::from(self.frame.0), f64::from(self.frame.1));
+        let near = |v: f64, lo: f64, hi: f64, m: f64| (v - lo).abs() < m || (v - hi).abs() < m;
+        near(p.x, -0.5, w - 0.5, margin)
+            || near(p.y, -0.5, h - 0.5, margin)
+            || near(elevation, self.band.min, self.band.max, elevation_margin)
+    }
+
+    /// Exact source point of tile pixel `(x, y)`: `None` outside the content; lod as
+    /// [`ExactMap::lod`].
     pub fn point(&self, tile: &Tile, x: f64, y: f64) -> Option<SourcePoint> {
         let d = tile.ray(x, y)?;
         if !self.in_band(d) {
@@ -65,17 +100,23 @@ impl<'a> ExactMap<'a> {
         if !self.in_frame(p) {
             return None;
         }
+        Some(SourcePoint {
+            x: p.x as f32,
+            y: p.y as f32,
+            lod: self.lod(tile, x, y, p),
+        })
+    }
+
+    /// Level of detail at tile pixel `(x, y)` that maps to `p`: log2 of the longer of the
+    /// forward differences to `(x + 1, y)` and `(x, y + 1)` (backward where the forward
+    /// neighbour has no projection).
+    pub fn lod(&self, tile: &Tile, x: f64, y: f64, p: DVec2) -> f32 {
         let step = |dx: f64, dy: f64| -> f64 {
             self.raw(tile, x + dx, y + dy)
                 .or_else(|| self.raw(tile, x - dx, y - dy))
                 .map_or(0.0, |(q, _)| (q - p).length())
         };
-        let footprint = step(1.0, 0.0).max(step(0.0, 1.0));
-        Some(SourcePoint {
-            x: p.x as f32,
-            y: p.y as f32,
-            lod: lod_of(footprint),
-        })
+        lod_of(step(1.0, 0.0).max(step(0.0, 1.0)))
     }
 }
 
@@ -91,38 +132,54 @@ fn lod_of(footprint: f64) -> f32 {
     }
 }
 
-/// One grid node: position, elevation and footprint (from neighbouring nodes).
+/// One grid node: `[x, y, elevation, lod]`; NaN where the mapping has no value.
 #[derive(Debug, Clone, Copy)]
-struct Node {
-    x: f32,
-    y: f32,
-    elevation: f32,
-    lod: f32,
+pub(crate) struct Node([f32; 4]);
+
+impl Node {
+    const MISSING: Node = Node([f32::NAN; 4]);
+
+    /// `Σ w_k n_k` (NaN if any node is missing).
+    #[inline(always)]
+    fn blend(nodes: [Node; 4], w: [f32; 4]) -> Node {
+        let (a, b, c, d) = (nodes[0].0, nodes[1].0, nodes[2].0, nodes[3].0);
+        let mut out = [0f32; 4];
+        for k in 0..4 {
+            out[k] = a[k] * w[0] + b[k] * w[1] + c[k] * w[2] + d[k] * w[3];
+        }
+        Node(out)
+    }
 }
 
 /// Grid node spacing, output pixels, tried in this order until the measured error fits.
 const STEPS: [u32; 4] = [8, 4, 2, 1];
 /// Largest accepted distance between an interpolated and an exact position, pixels.
-pub(crate) const GRID_TOLERANCE: f64 = 0.02;
+pub(crate) const GRID_TOLERANCE: f64 = 0.005;
+/// Interpolated elevations this close to the band's edges (radians; f32 nodes hold about
+/// 1e-7) are re-mapped exactly to decide whether they are content.
+const ELEVATION_MARGIN: f64 = 1e-4;
 
-/// Exact nodes every `step` pixels over one tile; cells with a missing node are mapped
-/// exactly per pixel.
+/// Exact nodes every `step` pixels over one tile, one ring of nodes beyond its edges,
+/// interpolated with Catmull-Rom weights (exact at nodes, third-order accurate between);
+/// where one of the 4×4 nodes around a position is missing, that position is mapped exactly.
 #[derive(Debug, Clone)]
 pub(crate) struct TileGrid {
     pub tile: Tile,
     step: u32,
+    /// Nodes per row, the outer ring included.
     cols: usize,
-    nodes: Vec<Option<Node>>,
+    rows: usize,
+    nodes: Vec<Node>,
     /// Largest position error measured at cell centres when the grid was built.
     pub measured_error: f64,
 }
 
 impl TileGrid {
     /// Builds the coarsest grid whose error at every cell centre is within
-    /// [`GRID_TOLERANCE`].
-    pub fn build(map: &ExactMap<'_>, tile: Tile) -> Self {
+    /// [`GRID_TOLERANCE`]. Nodes carry the exact lod when `with_lod` (anti-aliasing on).
+    pub fn build(map: &ExactMap<'_>, tile: Tile, with_lod: bool) -> Self {
         for &step in &STEPS {
-            let grid = Self::with_step(map, tile, step);
+            let grid = Self::with_step(map, tile, step, with_lod);
             if step == 1 || grid.measured_error <= GRID_TOLERANCE {
                 return grid;
             }
@@ -130,105 +187,242 @@ impl TileGrid {
         unreachable!("the last step is 1")
     }
 
-    fn with_step(map: &ExactMap<'_>, tile: Tile, step: u32) -> Self {
-        let cols = (tile.width - 1).div_ceil(step) as usize + 1;
-        let rows = (tile.height - 1).div_ceil(step) as usize + 1;
+    fn with_step(map: &ExactMap<'_>, tile: Tile, step: u32, with_lod: bool) -> Self {
+        // Node (i, j) sits at tile position ((i − 1)·step, (j − 1)·step).
+        let cols = (tile.width - 1).div_ceil(step) as usize + 3;
+        let rows = (tile.height - 1).div_ceil(step) as usize + 3;
         let s = f64::from(step);
-        let raw: Vec<Option<(DVec2, f64)>> = (0..rows * cols)
-            .into_par_iter()
-            .map(|k| map.raw(&tile, (k % cols) as f64 * s, (k / cols) as f64 * s))
-            .collect();
-        let at = |i: isize, j: isize| -> Option<DVec2> {
-            (i >= 0 && j >= 0 && (i as usize) < cols && (j as usize) < rows)
-                .then(|| raw[j as usize * cols + i as usize].map(|(p, _)| p))
-                .flatten()
-        };
+        let position = |i: usize, j: usize| ((i as f64 - 1.0) * s, (j as f64 - 1.0) * s);
         let nodes = (0..rows * cols)
+            .into_par_iter()
             .map(|k| {
-                let (i, j) = ((k % cols) as isize, (k / cols) as isize);
-                let (p, elevation) = raw[k]?;
-                let diff = |di: isize, dj: isize| -> f64 {
-                    at(i + di, j + dj)
-                        .or_else(|| at(i - di, j - dj))
-                        .map_or(0.0, |q| (q - p).length() / s)
-                };
-                Some(Node {
-                    x: p.x as f32,
-                    y: p.y as f32,
-                    elevation: elevation as f32,
-                    lod: lod_of(diff(1, 0).max(diff(0, 1))),
-                })
+                let (x, y) = position(k % cols, k / cols);
+                map.raw(&tile, x, y)
+                    .map_or(Node::MISSING, |(p, elevation)| {
+                        let lod = if with_lod {
+                            map.lod(&tile, x, y, p)
+                        } else {
+                            NO_LOD
+                        };
+                        Node([p.x as f32, p.y as f32, elevation as f32, lod])
+                    })
             })
             .collect();
         let mut grid = Self {
             tile,
             step,
             cols,
+            rows,
             nodes,
             measured_error: 0.0,
         };
         if step > 1 {
-            grid.measured_error = (0..(rows - 1) * (cols - 1))
+            grid.measured_error = (0..rows - 3)
                 .into_par_iter()
-                .filter_map(|k| {
-                    let (i, j) = (k % (cols - 1), k / (cols - 1));
-                    let (x, y) = ((i as f64 + 0.5) * s, (j as f64 + 0.5) * s);
-                    let (exact, _) = map.raw(&tile, x, y)?;
-                    let interpolated = grid.interpolate(x as f32, y as f32)?;
-                    Some(
-                        (exact - DVec2::new(f64::from(interpolated.x), f64::from(interpolated.y)))
-                            .length(),
-                    )
+                .map(|j| {
+                    let y = (j as f64 + 0.5) * s;
+                    let row = grid.row(y as f32);
+                    (0..cols - 3)
+                        .filter_map(|i| {
+                            let x = (i as f64 + 0.5) * s;
+                            let (exact, _) = map.raw(&tile, x, y)?;
+                            let [nx, ny, ..] = row.interpolate(x as f32)?.0;
+                            Some((exact - DVec2::new(f64::from(nx), f64::from(ny))).length())
+                        })
+                        .fold(0.0, f64::max)
                 })
                 .reduce(|| 0.0, f64::max);
         }
         grid
     }
 
-    /// Bilinear blend of the four nodes around tile position `(x, y)`; `None` when one is
-    /// missing.
-    #[inline(always)]
-    fn interpolate(&self, x: f32, y: f32) -> Option<Node> {
+    /// The grid interpolated to tile row `y` (continuous): one blended node per grid column.
+    pub fn row(&self, y: f32) -> GridRow<'_> {
         let s = self.step as f32;
-        let (gx, gy) = ((x / s).max(0.0), (y / s).max(0.0));
-        let i = (gx as usize).min(self.cols.saturating_sub(2));
-        let rows = self.nodes.len() / self.cols;
-        let j = (gy as usize).min(rows.saturating_sub(2));
-        let (tx, ty) = (gx - i as f32, gy - j as f32);
-        let node =
-            |i: usize, j: usize| self.nodes[j.min(rows - 1) * self.cols + i.min(self.cols - 1)];
-        let (a, b, c, d) = (
-            node(i, j)?,
-            node(i + 1, j)?,
-            node(i, j + 1)?,
-            node(i + 1, j + 1)?,
-        );
-        let lerp2 = |fa: f32, fb: f32, fc: f32, fd: f32| {
-            let top = fa + (fb - fa) * tx;
-            top + (fc + (fd - fc) * tx - top) * ty
-        };
-        Some(Node {
-            x: lerp2(a.x, b.x, c.x, d.x),
-            y: lerp2(a.y, b.y, c.y, d.y),
-            elevation: lerp2(a.elevation, b.elevation, c.elevation, d.elevation),
-            lod: lerp2(a.lod, b.lod, c.lod, d.lod),
+        let gy = (y / s).max(0.0);
+        let j = (gy as usize).min(self.rows - 4);
+        let w = catmull_rom(gy - j as f32);
+        let rows = &self.nodes[j * self.cols..(j + 4) * self.cols];
+        let (r0, rest) = rows.split_at(self.cols);
+        let (r1, rest) = rest.split_at(self.cols);
+        let (r2, r3) = rest.split_at(self.cols);
+        let nodes = r0
+            .iter()
+            .zip(r1)
+            .zip(r2)
+            .zip(r3)
+            .map(|(((a, b), c), d)| Node::blend([*a, *b, *c, *d], w))
+            .collect();
+        GridRow { grid: self, nodes }
+    }
+}
+
+/// Catmull-Rom weights for nodes −1, 0, 1, 2 around fraction `t`.
+#[inline(always)]
+fn catmull_rom(t: f32) -> [f32; 4] {
+    let (t2, t3) = (t * t, t * t * t);
+    [
+        -0.5 * t3 + t2 - 0.5 * t,
+        1.5 * t3 - 2.5 * t2 + 1.0,
+        -1.5 * t3 + 2.0 * t2 + 0.5 * t,
+        0.5 * t3 - 0.5 * t2,
+    ]
+}
+
+/// Source points of a run of output pixels (structure of arrays), reused between rows.
+#[derive(Debug, Default)]
+pub(crate) struct RowPoints {
+    pub x: Vec<f32>,
+    pub y: Vec<f32>,
+    pub lod: Vec<f32>,
+    pub valid: Vec<bool>,
+}
+
+impl RowPoints {
+    /// Makes room for `n` points, all invalid.
+    pub fn reset(&mut self, n: usize) {
+        self.x.clear();
+        self.x.resize(n, 0.0);
+        self.y.clear();
+        self.y.resize(n, 0.0);
+        self.lod.clear();
+        self.lod.resize(n, 0.0);
+        self.valid.clear();
+        self.valid.resize(n, false);
+    }
+
+    /// Point `i`.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> Option<SourcePoint> {
+        self.valid[i].then(|| SourcePoint {
+            x: self.x[i],
+            y: self.y[i],
+            lod: self.lod[i],
         })
     }
 
-    /// Source point of tile position `(x, y)`: interpolated where the cell is complete,
-    /// exact otherwise.
+    /// Stores point `i`.
+    #[inline(always)]
+    pub fn set(&mut self, i: usize, p: Option<SourcePoint>) {
+        if let Some(p) = p {
+            self.x[i] = p.x;
+            self.y[i] = p.y;
+            self.lod[i] = p.lod;
+            self.valid[i] = true;
+        }
+    }
+}
+
+/// One output row's worth of a [`TileGrid`].
+#[derive(Debug)]
+pub(crate) struct GridRow<'a> {
+    grid: &'a TileGrid,
+    nodes: Vec<Node>,
+}
+
+impl GridRow<'_> {
+    #[inline(always)]
+    fn interpolate(&self, x: f32) -> Option<Node> {
+        let s = self.grid.step as f32;
+        let gx = (x / s).max(0.0);
+        let i = (gx as usize).min(self.grid.cols - 4);
+        let w = catmull_rom(gx - i as f32);
+        let n = Node::blend(
+            [
+                self.nodes[i],
+                self.nodes[i + 1],
+                self.nodes[i + 2],
+                self.nodes[i + 3],
+            ],
+            w,
+        );
+        (!n.0[0].is_nan()).then_some(n)
+    }
+
+    /// Fills `out[i]` for `i` in `range` with the point at tile position `(x_of(i), y)`
+    /// (`y` being this row's): the interpolation of [`GridRow::point`] with its common case,
+    /// a point well inside the content, inline.
     #[inline]
-    pub fn point(&self, map: &ExactMap<'_>, x: f32, y: f32) -> Option<SourcePoint> {
-        match self.interpolate(x, y) {
-            Some(n) => {
-                let p = DVec2::new(f64::from(n.x), f64::from(n.y));
-                map.valid(p, f64::from(n.elevation)).then_some(SourcePoint {
-                    x: n.x,
-                    y: n.y,
-                    lod: n.lod,
-                })
+    pub fn fill(
+        &self,
+        map: &ExactMap<'_>,
+        range: std::ops::Range<usize>,
+        x_of: impl Fn(usize) -> f32,
+        y: f32,
+        snap_safe: bool,
+        out: &mut RowPoints,
+    ) {
+        let inv_step = 1.0 / self.grid.step as f32;
+        let last = self.grid.cols - 4;
+        let b = map.safe_bounds;
+        for i in range {
+            let x = x_of(i);
+            let gx = (x * inv_step).max(0.0);
+            let c = (gx as usize).min(last);
+            let w = catmull_rom(gx - c as f32);
+            let Node([nx, ny, e, lod]) = Node::blend(
+                [
+                    self.nodes[c],
+                    self.nodes[c + 1],
+                    self.nodes[c + 2],
+                    self.nodes[c + 3],
+                ],
+                w,
+            );
+            let inside = nx > b[0] && nx < b[1] && ny > b[2] && ny < b[3] && e > b[4] && e < b[5];
+            if inside && !snap_safe {
+                out.x[i] = nx;
+                out.y[i] = ny;
+                out.lod[i] = lod;
+                out.valid[i] = true;
+            } else {
+                out.set(i, self.point(map, x, y, snap_safe));
             }
-            None => map.point(&self.tile, f64::from(x), f64::from(y)),
+        }
+    }
+
+    /// Source point of tile position `(x, y)` (`y` being this row's): interpolated where the
+    /// 4×4 nodes are all there, exact otherwise. Points near the edge of the content are
+    /// mapped exactly, so validity is decided as the exact mapping decides it; with
+    /// `snap_safe` (nearest sampling) so are points near a rounding boundary, so the nearest
+    /// pixel is the one the exact mapping picks.
+    #[inline]
+    pub fn point(
+        &self,
+        map: &ExactMap<'_>,
+        x: f32,
+        y: f32,
+        snap_safe: bool,
+    ) -> Option<SourcePoint> {
+        let near_edge = |v: f32| {
+            let f = (v + 0.5).fract();
+            let margin = 2.0 * GRID_TOLERANCE as f32;
+            f < margin || f > 1.0 - margin
+        };
+        match self.interpolate(x) {
+            Some(Node([nx, ny, ..])) if snap_safe && (near_edge(nx) || near_edge(ny)) => {
+                map.point(&self.grid.tile, f64::from(x), f64::from(y))
+            }
+            Some(Node([nx, ny, elevation, lod])) => {
+                let b = &map.safe_bounds;
+                if nx > b[0]
+                    && nx < b[1]
+                    && ny > b[2]
+                    && ny < b[3]
+                    && elevation > b[4]
+                    && elevation < b[5]
+                {
+                    return Some(SourcePoint { x: nx, y: ny, lod });
+                }
+                let p = DVec2::new(f64::from(nx), f64::from(ny));
+                let elevation = f64::from(elevation);
+                if map.near_boundary(p, elevation, 2.0 * GRID_TOLERANCE, ELEVATION_MARGIN) {
+                    return map.point(&self.grid.tile, f64::from(x), f64::from(y));
+                }
+                map.valid(p, elevation)
+                    .then_some(SourcePoint { x: nx, y: ny, lod })
+            }
+            None => map.point(&self.grid.tile, f64::from(x), f64::from(y)),
         }
     }
 }

@@ -13,23 +13,16 @@ use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut};
 use crate::model::{Calibration, Tile, View};
 use crate::options::DewarpOptions;
 use crate::{Error, Result};
-use map::{ExactMap, SourcePoint, TileGrid};
+use map::{ExactMap, GridRow, RowPoints, SourcePoint, TileGrid};
 use sample::{MipChain, PlaneRef, WrapX, sample_lod, to_u8};
-
-/// How source positions are found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mapping {
-    /// Exact per pixel (the reference).
-    Exact,
-    /// Grid nodes, interpolated.
-    Grid,
-}
 
 /// Geometry that depends only on the frame size and the view, cached between frames.
 #[derive(Debug, Clone)]
 struct Geometry {
     frame: (u32, u32),
     view: View,
+    /// Whether the grid carries lods.
+    antialias: bool,
     calibration: Calibration,
     grids: Vec<TileGrid>,
 }
@@ -112,10 +105,9 @@ impl CpuDewarper {
     /// format, any format into RGBA8, I420/NV12 into I420.
     pub fn dewarp(&mut self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
         let key = (src.width(), src.height());
-        let stale = self
-            .geometry
-            .as_ref()
-            .is_none_or(|g| g.frame != key || g.view != self.view);
+        let stale = self.geometry.as_ref().is_none_or(|g| {
+            g.frame != key || g.view != self.view || g.antialias != self.options.antialias
+        });
         if stale {
             let calibration = self.calibration.scaled_to(key.0, key.1)?;
             let map = ExactMap::new(&calibration);
@@ -123,11 +115,12 @@ impl CpuDewarper {
                 .view
                 .tiles()
                 .into_iter()
-                .map(|tile| TileGrid::build(&map, tile))
+                .map(|tile| TileGrid::build(&map, tile, self.options.antialias))
                 .collect();
             self.geometry = Some(Geometry {
                 frame: key,
                 view: self.view,
+                antialias: self.options.antialias,
                 calibration,
                 grids,
             });
@@ -141,6 +134,7 @@ impl CpuDewarper {
             map: &map,
             tiles: &tiles,
             grids: Some(&geometry.grids),
+            snap_safe: self.options.interpolation == crate::options::Interpolation::Nearest,
         };
         run(&mapper, &self.view, &self.options, &mut self.mips, src, dst)
     }
@@ -173,6 +167,7 @@ pub fn dewarp_reference(
         map: &map,
         tiles: &tiles,
         grids: None,
+        snap_safe: false,
     };
     run(&mapper, view, options, &mut Default::default(), src, dst)
 }
@@ -193,49 +188,103 @@ pub fn source_positions(
         map: &map,
         tiles: &tiles,
         grids: None,
+        snap_safe: false,
     };
     let width = view.width as usize;
-    Ok((0..width * view.height as usize)
-        .into_par_iter()
-        .map(|k| {
-            mapper
-                .point((k % width) as f32, (k / width) as f32)
-                .map_or([f32::NAN; 2], |p| [p.x, p.y])
-        })
-        .collect())
+    let mut out = vec![[f32::NAN; 2]; width * view.height as usize];
+    out.par_chunks_mut(width).enumerate().for_each(|(j, row)| {
+        let mut points = RowPoints::default();
+        mapper.row(j as f32).fill(width, |i| i as f32, &mut points);
+        for (i, p) in row.iter_mut().enumerate() {
+            if let Some(q) = points.get(i) {
+                *p = [q.x, q.y];
+            }
+        }
+    });
+    Ok(out)
 }
 
-/// Finds the source point of an output position, by grid or exactly.
+/// Finds the source points of output positions, by grid or exactly.
 struct Mapper<'a> {
     map: &'a ExactMap<'a>,
     tiles: &'a [Tile],
     grids: Option<&'a [TileGrid]>,
+    /// Map exactly where a grid point lies near a nearest-pixel rounding boundary.
+    snap_safe: bool,
 }
 
 impl Mapper<'_> {
-    fn mapping(&self) -> Mapping {
-        if self.grids.is_some() {
-            Mapping::Grid
-        } else {
-            Mapping::Exact
+    /// The mapping along output row `y` (output luma pixels, continuous).
+    fn row(&self, y: f32) -> RowMapper<'_> {
+        let py = sample::floor_i32(y + 0.5) as f32;
+        let spans = self
+            .tiles
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| py >= t.y0 as f32 && py < (t.y0 + t.height) as f32)
+            .map(|(k, tile)| {
+                let ly = y - tile.y0 as f32;
+                Span {
+                    tile,
+                    ly,
+                    grid: self.grids.map(|grids| grids[k].row(ly)),
+                }
+            })
+            .collect();
+        RowMapper {
+            map: self.map,
+            spans,
+            snap_safe: self.snap_safe,
         }
     }
+}
 
-    /// Source point of output position `(x, y)` (output luma pixels, continuous).
-    #[inline]
-    fn point(&self, x: f32, y: f32) -> Option<SourcePoint> {
-        let (px, py) = ((x + 0.5).floor(), (y + 0.5).floor());
-        let k = self.tiles.iter().position(|t| {
-            px >= t.x0 as f32
-                && py >= t.y0 as f32
-                && px < (t.x0 + t.width) as f32
-                && py < (t.y0 + t.height) as f32
-        })?;
-        let t = &self.tiles[k];
-        let (lx, ly) = (x - t.x0 as f32, y - t.y0 as f32);
-        match (self.mapping(), self.grids) {
-            (Mapping::Grid, Some(grids)) => grids[k].point(self.map, lx, ly),
-            _ => self.map.point(t, f64::from(lx), f64::from(ly)),
+/// The part of an output row inside one tile.
+struct Span<'a> {
+    tile: &'a Tile,
+    /// The row's tile-local y.
+    ly: f32,
+    /// The grid along the row, or `None` for exact mapping.
+    grid: Option<GridRow<'a>>,
+}
+
+/// Source points along one output row.
+struct RowMapper<'a> {
+    map: &'a ExactMap<'a>,
+    spans: Vec<Span<'a>>,
+    snap_safe: bool,
+}
+
+impl RowMapper<'_> {
+    /// Source points of output positions `x_of(0..n)` (increasing) on this row, into `out`.
+    fn fill(&self, n: usize, x_of: impl Fn(usize) -> f32 + Copy, out: &mut RowPoints) {
+        out.reset(n);
+        let mut start = 0;
+        for span in &self.spans {
+            let end_x = (span.tile.x0 + span.tile.width) as f32;
+            let x0 = span.tile.x0 as f32;
+            // Skip pixels left of this tile (they belong to no tile), then take those in it.
+            while start < n && sample::floor_i32(x_of(start) + 0.5) as f32 <= x0 - 1.0 {
+                start += 1;
+            }
+            let mut end = start;
+            while end < n && (sample::floor_i32(x_of(end) + 0.5) as f32) < end_x {
+                end += 1;
+            }
+            let local = |i: usize| x_of(i) - x0;
+            match &span.grid {
+                Some(grid) => grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out),
+                None => {
+                    for i in start..end {
+                        out.set(
+                            i,
+                            self.map
+                                .point(span.tile, f64::from(local(i)), f64::from(span.ly)),
+                        );
+                    }
+                }
+            }
+            start = end;
         }
     }
 }
@@ -308,7 +357,7 @@ fn for_each_row(
     plane: &mut PlaneMut<'_>,
     row_bytes: usize,
     height: u32,
-    f: impl Fn(usize, &mut [u8]) + Sync,
+    f: impl Fn(usize, &mut [u8], &mut RowPoints) + Sync,
 ) {
     let stride = plane.stride;
     plane
@@ -316,7 +365,9 @@ fn for_each_row(
         .par_chunks_mut(stride)
         .take(height as usize)
         .enumerate()
-        .for_each(|(j, row)| f(j, &mut row[..row_bytes]));
+        .for_each_init(RowPoints::default, |points, (j, row)| {
+            f(j, &mut row[..row_bytes], points)
+        });
 }
 
 fn run(
@@ -390,28 +441,38 @@ impl Context<'_> {
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let (w, h) = self.dst_size;
         let (interpolation, mapper) = (self.options.interpolation, self.mapper);
-        for_each_row(&mut dst.planes_mut()[0], w as usize * d, h, |j, row| {
-            for (i, out) in row.chunks_exact_mut(d).enumerate() {
-                let (x, y) = geometry.luma(i, j);
-                let Some(p) = mapper.point(x, y) else {
-                    out.copy_from_slice(&fill[..d]);
-                    continue;
-                };
-                let (sx, sy, lod) = geometry.source(p);
-                let v: [f32; C] = sample_lod(src, mips, sx, sy, lod, interpolation, WrapX::Clamp);
-                match (C, to_rgba) {
-                    (1, true) => {
-                        let g = to_u8(v[0]);
-                        out.copy_from_slice(&[g, g, g, 255]);
+        for_each_row(
+            &mut dst.planes_mut()[0],
+            w as usize * d,
+            h,
+            |j, row, points| {
+                mapper.row(geometry.luma(0, j).1).fill(
+                    w as usize,
+                    |i| geometry.luma(i, j).0,
+                    points,
+                );
+                for (i, out) in row.chunks_exact_mut(d).enumerate() {
+                    let Some(p) = points.get(i) else {
+                        out.copy_from_slice(&fill[..d]);
+                        continue;
+                    };
+                    let (sx, sy, lod) = geometry.source(p);
+                    let v: [f32; C] =
+                        sample_lod(src, mips, sx, sy, lod, interpolation, WrapX::Clamp);
+                    match (C, to_rgba) {
+                        (1, true) => {
+                            let g = to_u8(v[0]);
+                            out.copy_from_slice(&[g, g, g, 255]);
+                        }
+                        (3, true) => {
+                            out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
+                            out[3] = 255;
+                        }
+                        _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
                     }
-                    (3, true) => {
-                        out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
-                        out[3] = 255;
-                    }
-                    _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
                 }
-            }
-        });
+            },
+        );
     }
 
     /// I420/NV12 into I420, each plane sampled at its own resolution.
@@ -431,10 +492,14 @@ impl Context<'_> {
         let luma_geometry =
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let planes = dst.planes_mut();
-        for_each_row(&mut planes[0], w as usize, h, |j, row| {
+        for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
+            mapper.row(luma_geometry.luma(0, j).1).fill(
+                w as usize,
+                |i| luma_geometry.luma(i, j).0,
+                points,
+            );
             for (i, out) in row.iter_mut().enumerate() {
-                let (x, y) = luma_geometry.luma(i, j);
-                *out = match mapper.point(x, y) {
+                *out = match points.get(i) {
                     Some(p) => {
                         let (sx, sy, lod) = luma_geometry.source(p);
                         to_u8(
@@ -499,10 +564,15 @@ impl Context<'_> {
             .zip(v_plane.data.par_chunks_mut(vs))
             .take(ch as usize)
             .enumerate()
-            .for_each(|(j, (u_row, v_row))| {
-                for i in 0..cw as usize {
-                    let (x, y) = chroma_geometry.luma(i, j);
-                    let (u, v) = mapper.point(x, y).map_or((fu, fv), sample_uv);
+            .for_each_init(RowPoints::default, |points, (j, (u_row, v_row))| {
+                let n = cw as usize;
+                mapper.row(chroma_geometry.luma(0, j).1).fill(
+                    n,
+                    |i| chroma_geometry.luma(i, j).0,
+                    points,
+                );
+                for i in 0..n {
+                    let (u, v) = points.get(i).map_or((fu, fv), sample_uv);
                     u_row[i] = u;
                     v_row[i] = v;
                 }
@@ -525,31 +595,27 @@ impl Context<'_> {
             (sw.div_ceil(2), sh.div_ceil(2)),
         );
         let (luma, nv12) = (plane_ref(src, 0), src.format() == PixelFormat::Nv12);
-        for_each_row(&mut dst.planes_mut()[0], w as usize * 4, h, |j, row| {
-            for (i, out) in row.chunks_exact_mut(4).enumerate() {
-                let (x, y) = luma_geometry.luma(i, j);
-                let Some(p) = mapper.point(x, y) else {
-                    out.copy_from_slice(&fill);
-                    continue;
-                };
-                let (sx, sy, lod) = luma_geometry.source(p);
-                let yv =
-                    sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
-                let (cx, cy, clod) = chroma_geometry.source(p);
-                let (u, v) = if nv12 {
-                    let uv: [f32; 2] = sample_lod(
-                        plane_ref(src, 1),
-                        mips[1],
-                        cx,
-                        cy,
-                        clod,
-                        interpolation,
-                        WrapX::Clamp,
-                    );
-                    (uv[0], uv[1])
-                } else {
-                    (
-                        sample_lod::<1>(
+        for_each_row(
+            &mut dst.planes_mut()[0],
+            w as usize * 4,
+            h,
+            |j, row, points| {
+                mapper.row(luma_geometry.luma(0, j).1).fill(
+                    w as usize,
+                    |i| luma_geometry.luma(i, j).0,
+                    points,
+                );
+                for (i, out) in row.chunks_exact_mut(4).enumerate() {
+                    let Some(p) = points.get(i) else {
+                        out.copy_from_slice(&fill);
+                        continue;
+                    };
+                    let (sx, sy, lod) = luma_geometry.source(p);
+                    let yv =
+                        sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
+                    let (cx, cy, clod) = chroma_geometry.source(p);
+                    let (u, v) = if nv12 {
+                        let uv: [f32; 2] = sample_lod(
                             plane_ref(src, 1),
                             mips[1],
                             cx,
@@ -557,26 +623,39 @@ impl Context<'_> {
                             clod,
                             interpolation,
                             WrapX::Clamp,
-                        )[0],
-                        sample_lod::<1>(
-                            plane_ref(src, 2),
-                            mips[2],
-                            cx,
-                            cy,
-                            clod,
-                            interpolation,
-                            WrapX::Clamp,
-                        )[0],
-                    )
-                };
-                let rgb = color.to_rgb(yv, u, v);
-                out[..3]
-                    .iter_mut()
-                    .zip(rgb)
-                    .for_each(|(o, c)| *o = to_u8(c));
-                out[3] = 255;
-            }
-        });
+                        );
+                        (uv[0], uv[1])
+                    } else {
+                        (
+                            sample_lod::<1>(
+                                plane_ref(src, 1),
+                                mips[1],
+                                cx,
+                                cy,
+                                clod,
+                                interpolation,
+                                WrapX::Clamp,
+                            )[0],
+                            sample_lod::<1>(
+                                plane_ref(src, 2),
+                                mips[2],
+                                cx,
+                                cy,
+                                clod,
+                                interpolation,
+                                WrapX::Clamp,
+                            )[0],
+                        )
+                    };
+                    let rgb = color.to_rgb(yv, u, v);
+                    out[..3]
+                        .iter_mut()
+                        .zip(rgb)
+                        .for_each(|(o, c)| *o = to_u8(c));
+                    out[3] = 255;
+                }
+            },
+        );
     }
 }
 

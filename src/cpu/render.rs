@@ -85,7 +85,7 @@ fn fill_rows<const C: usize>(
     locate: impl Fn(f64, f64) -> Option<(f32, f32, f32)> + Sync,
 ) {
     let fill = packed_fill(options.fill, C);
-    for_each_row(&mut dst.planes_mut()[0], w as usize * C, h, |j, row| {
+    for_each_row(&mut dst.planes_mut()[0], w as usize * C, h, |j, row, _| {
         for (i, out) in row.chunks_exact_mut(C).enumerate() {
             match locate(i as f64, j as f64) {
                 Some((x, y, lod)) => {

@@ -41,23 +41,41 @@ impl PlaneRef<'_> {
     fn texel<const C: usize>(&self, col: usize, row: usize) -> [f32; C] {
         let i = row * self.stride + col * C;
         let px = &self.data[i..i + C];
-        std::array::from_fn(|c| f32::from(px[c]))
+        let mut out = [0f32; C];
+        for (o, &v) in out.iter_mut().zip(px) {
+            *o = f32::from(v);
+        }
+        out
     }
 
     /// Nearest pixel to `(x, y)`.
     #[inline(always)]
     pub fn nearest<const C: usize>(&self, x: f32, y: f32, wrap: WrapX) -> [f32; C] {
-        let col = self.column((x + 0.5).floor() as i32, wrap);
-        let row = self.row((y + 0.5).floor() as i32);
+        let col = self.column(floor_i32(x + 0.5), wrap);
+        let row = self.row(floor_i32(y + 0.5));
         self.texel(col, row)
     }
 
     /// Bilinear blend around `(x, y)`.
     #[inline(always)]
     pub fn bilinear<const C: usize>(&self, x: f32, y: f32, wrap: WrapX) -> [f32; C] {
-        let (fx, fy) = (x.floor(), y.floor());
-        let (tx, ty) = (x - fx, y - fy);
-        let (x0, y0) = (fx as i32, fy as i32);
+        let (x0, y0) = (floor_i32(x), floor_i32(y));
+        let (tx, ty) = (x - x0 as f32, y - y0 as f32);
+        if x0 >= 0 && y0 >= 0 && x0 + 1 < self.width as i32 && y0 + 1 < self.height as i32 {
+            // Interior: both rows' two pixels are contiguous.
+            let o0 = y0 as usize * self.stride + x0 as usize * C;
+            let o1 = o0 + self.stride;
+            let (r0, r1) = (&self.data[o0..o0 + 2 * C], &self.data[o1..o1 + 2 * C]);
+            let mut out = [0f32; C];
+            for (k, o) in out.iter_mut().enumerate() {
+                let (a, b) = (f32::from(r0[k]), f32::from(r0[C + k]));
+                let (c, d) = (f32::from(r1[k]), f32::from(r1[C + k]));
+                let top = a + (b - a) * tx;
+                let bottom = c + (d - c) * tx;
+                *o = top + (bottom - top) * ty;
+            }
+            return out;
+        }
         let (c0, c1) = (self.column(x0, wrap), self.column(x0 + 1, wrap));
         let (r0, r1) = (self.row(y0), self.row(y0 + 1));
         let a: [f32; C] = self.texel(c0, r0);
@@ -73,10 +91,10 @@ impl PlaneRef<'_> {
 
     /// Catmull-Rom bicubic around `(x, y)`.
     pub fn bicubic<const C: usize>(&self, x: f32, y: f32, wrap: WrapX) -> [f32; C] {
-        let (fx, fy) = (x.floor(), y.floor());
-        let wx = cubic_weights(x - fx);
-        let wy = cubic_weights(y - fy);
-        let (x0, y0) = (fx as i32 - 1, fy as i32 - 1);
+        let (fx, fy) = (floor_i32(x), floor_i32(y));
+        let wx = cubic_weights(x - fx as f32);
+        let wy = cubic_weights(y - fy as f32);
+        let (x0, y0) = (fx - 1, fy - 1);
         let mut acc = [0f32; C];
         for (j, wyj) in wy.iter().enumerate() {
             let row = self.row(y0 + j as i32);
@@ -109,6 +127,14 @@ impl PlaneRef<'_> {
             Interpolation::Bicubic => self.bicubic(x, y, wrap),
         }
     }
+}
+
+/// `⌊x⌋` without a libm call (baseline x86-64 has no rounding instruction); `x` must fit
+/// an `i32` (positions are clamped far inside that).
+#[inline(always)]
+pub(crate) fn floor_i32(x: f32) -> i32 {
+    let i = x as i32;
+    i - i32::from((i as f32) > x)
 }
 
 /// Catmull-Rom weights (a = −0.5) for taps at −1, 0, 1, 2 around fraction `t`.
@@ -202,7 +228,8 @@ pub(crate) fn mip_level_count(width: u32, height: u32) -> u32 {
 
 /// Samples `base`/`mips` at level-0 position `(x, y)` with level of detail `lod`
 /// (log2 of the footprint in level-0 pixels): `interpolation` at level 0 when `lod ≤ 0`,
-/// else bilinear in the two nearest levels, blended.
+/// else a blend of the two nearest levels, level 0 read with `interpolation` and the others
+/// bilinearly, so the result is continuous in `lod`.
 #[inline(always)]
 pub(crate) fn sample_lod<const C: usize>(
     base: PlaneRef<'_>,
@@ -221,6 +248,9 @@ pub(crate) fn sample_lod<const C: usize>(
     let k0 = lod.floor() as usize;
     let t = lod - k0 as f32;
     let at = |k: usize| -> [f32; C] {
+        if k == 0 {
+            return base.sample(x, y, interpolation, wrap);
+        }
         let plane = mips.level(base, k, C);
         let sx = plane.width as f32 / base.width as f32;
         let sy = plane.height as f32 / base.height as f32;

@@ -36,6 +36,16 @@ impl CameraModel {
         }
     }
 
+    /// [`CameraModel::project`], but a ring's profile extends beyond its edges (validity is
+    /// then the caller's elevation check): mapping grids keep their nodes at the content's edge.
+    #[must_use]
+    pub(crate) fn project_extended(&self, d: DVec3) -> Option<DVec2> {
+        match self {
+            Self::Ring(ring) => Some(ring.project_extended(d)),
+            _ => self.project(d),
+        }
+    }
+
     /// Unit world direction seen at frame pixel `p`, `None` where the model has no ray.
     #[must_use]
     pub fn unproject(&self, p: DVec2) -> Option<DVec3> {

@@ -111,6 +111,19 @@ impl RadialProfile {
         Some(r0 + (e - e0) * (r1 - r0) / (e1 - e0))
     }
 
+    /// Radius at elevation `e`, the end segments extended beyond the ring (for mapping
+    /// grids whose nodes may fall just outside the content).
+    #[must_use]
+    pub(crate) fn radius_extended(&self, e: f64) -> f64 {
+        let rising = self.knots[self.knots.len() - 1].1 > self.knots[0].1;
+        let k = self
+            .knots
+            .partition_point(|&(_, ke)| if rising { ke <= e } else { ke >= e })
+            .clamp(1, self.knots.len() - 1);
+        let ((r0, e0), (r1, e1)) = (self.knots[k - 1], self.knots[k]);
+        r0 + (e - e0) * (r1 - r0) / (e1 - e0)
+    }
+
     fn scaled(&self, s: f64) -> Self {
         Self {
             knots: self.knots.iter().map(|&(r, e)| (r * s, e)).collect(),
@@ -196,6 +209,15 @@ impl RingModel {
             self.center.x - self.sign() * r * st,
             self.center.y - r * ct,
         ))
+    }
+
+    /// [`RingModel::project`] with the profile extended beyond the ring's edges.
+    #[must_use]
+    pub(crate) fn project_extended(&self, d: DVec3) -> DVec2 {
+        let (h, e) = heading_elevation(d);
+        let r = self.profile.radius_extended(e);
+        let (st, ct) = (h - self.heading_at_top).sin_cos();
+        DVec2::new(self.center.x - self.sign() * r * st, self.center.y - r * ct)
     }
 
     /// World direction (unit) of a frame pixel, `None` outside the ring.

@@ -123,3 +123,225 @@ pub fn compare(actual: &[u8], expected: &[[f64; 3]], mask: &[bool]) -> (f64, f64
     let mse = sum / (3 * n.max(1)) as f64;
     (10.0 * (255.0 * 255.0 / mse.max(1e-12)).log10(), max, n)
 }
+
+/// A sharp test panorama: a checkerboard of 10° cells over a smooth gradient, with fine
+/// stripes near the horizon (high frequencies are where samplers differ).
+pub fn textured_panorama(width: u32, height: u32) -> image::RgbaImage {
+    image::RgbaImage::from_fn(width, height, |i, j| {
+        let u = f64::from(i) / f64::from(width) * 36.0;
+        let v = f64::from(j) / f64::from(height) * 18.0;
+        let check = ((u.floor() + v.floor()) as i64 % 2) as f64;
+        let stripes = if (8.0..10.0).contains(&v) {
+            60.0 * (u * 25.0).sin()
+        } else {
+            0.0
+        };
+        let base = 40.0 + 150.0 * check + stripes;
+        image::Rgba([
+            base.clamp(0.0, 255.0) as u8,
+            (f64::from(i) * 255.0 / f64::from(width)) as u8,
+            (255.0 - base).clamp(0.0, 255.0) as u8,
+            255,
+        ])
+    })
+}
+
+/// Test calibrations of every model, at odd frame sizes.
+pub fn test_calibrations() -> Vec<(&'static str, omnidewarp::model::Calibration)> {
+    use omnidewarp::model::{
+        CameraModel, ElevationBand, MeiModel, Mount, RadialProfile, RingModel,
+    };
+    let deg = f64::to_radians;
+    let ring = RingModel::new(
+        DVec2::new(203.0, 178.5),
+        (52.0, 171.0),
+        (deg(-55.0), deg(60.0)),
+        0.4,
+        true,
+    )
+    .unwrap();
+    let mut curved = ring.clone();
+    curved.profile = RadialProfile::new(vec![
+        (52.0, deg(-55.0)),
+        (90.0, deg(-20.0)),
+        (130.0, deg(15.0)),
+        (171.0, deg(60.0)),
+    ])
+    .unwrap();
+    let mei = MeiModel {
+        fx: 204.5,
+        fy: 205.2,
+        cx: 200.3,
+        cy: 181.9,
+        skew: -0.3,
+        xi: 1.05,
+        k1: -0.008,
+        k2: 0.012,
+        p1: 0.02,
+        p2: -0.004,
+    };
+    let ocam = omnidewarp::model::Calibration::load(std::path::Path::new(
+        "tests/fixtures/ocam_calib_results.txt",
+    ))
+    .unwrap();
+    vec![
+        (
+            "ring",
+            Calibration::new((401, 361), CameraModel::Ring(ring), None).unwrap(),
+        ),
+        (
+            "ring-profile",
+            Calibration::new((401, 361), CameraModel::Ring(curved), None).unwrap(),
+        ),
+        (
+            "mei",
+            Calibration::new(
+                (401, 363),
+                CameraModel::Mei {
+                    lens: mei,
+                    mount: Mount {
+                        heading_at_top: 0.3,
+                        ..Mount::default()
+                    },
+                },
+                Some(ElevationBand::new(deg(-70.0), deg(15.0)).unwrap()),
+            )
+            .unwrap(),
+        ),
+        (
+            "ocam",
+            ocam.scaled_to((ocam.image_size.0 / 3) | 1, (ocam.image_size.1 / 3) | 1)
+                .unwrap(),
+        ),
+    ]
+}
+
+/// One view of every projection, odd sizes.
+pub fn test_views() -> Vec<(&'static str, View)> {
+    use omnidewarp::model::{Orientation, Projection};
+    let deg = f64::to_radians;
+    let o = Orientation {
+        yaw: deg(25.0),
+        pitch: deg(-10.0),
+        roll: deg(5.0),
+    };
+    [
+        (
+            "equirect",
+            Projection::Equirect {
+                top: deg(90.0),
+                bottom: deg(-90.0),
+            },
+            (301, 151),
+        ),
+        (
+            "cylinder",
+            Projection::Cylinder {
+                top: deg(50.0),
+                bottom: deg(-60.0),
+            },
+            (301, 121),
+        ),
+        (
+            "perspective",
+            Projection::Perspective { fov: deg(100.0) },
+            (211, 119),
+        ),
+        (
+            "stereographic",
+            Projection::Stereographic { fov: deg(240.0) },
+            (151, 151),
+        ),
+        (
+            "double-panorama",
+            Projection::DoublePanorama {
+                top: deg(60.0),
+                bottom: deg(-60.0),
+            },
+            (251, 131),
+        ),
+        ("quad", Projection::Quad { fov: deg(90.0) }, (241, 137)),
+    ]
+    .into_iter()
+    .map(|(name, projection, (w, h))| {
+        let orientation = if name == "stereographic" {
+            Orientation {
+                pitch: deg(-90.0),
+                ..o
+            }
+        } else {
+            o
+        };
+        (name, View::new(projection, orientation, w, h).unwrap())
+    })
+    .collect()
+}
+
+/// Max |Δ| over all channels and the fraction of pixels whose every channel is within 1.
+pub fn agreement(a: &[u8], b: &[u8], channels: usize) -> (u8, f64) {
+    let mut max = 0u8;
+    let mut within = 0usize;
+    for (pa, pb) in a.chunks_exact(channels).zip(b.chunks_exact(channels)) {
+        let d = pa
+            .iter()
+            .zip(pb)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap_or(0);
+        max = max.max(d);
+        within += usize::from(d <= 1);
+    }
+    (max, within as f64 / (a.len() / channels) as f64)
+}
+
+/// PSNR (dB) between two byte buffers.
+pub fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10()
+}
+
+/// Output pixels whose exact source position lies within `margin` pixels of a nearest-pixel
+/// rounding boundary (`x + 0.5` or `y + 0.5` near an integer): there, any two correct
+/// implementations may pick different pixels, so nearest sampling is compared elsewhere.
+pub fn nearest_ambiguous(calibration: &Calibration, view: &View, margin: f32) -> Vec<bool> {
+    let frame = calibration.image_size;
+    omnidewarp::source_positions(calibration, view, frame)
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p.iter().all(|v| !v.is_nan())
+                && p.iter().any(|v| {
+                    let f = (v + 0.5).fract();
+                    f < margin || f > 1.0 - margin
+                })
+        })
+        .collect()
+}
+
+/// Like [`agreement`], skipping pixels where `skip` is set; also returns how many were skipped.
+pub fn agreement_except(a: &[u8], b: &[u8], channels: usize, skip: &[bool]) -> (u8, f64) {
+    let mut max = 0u8;
+    let mut within = 0usize;
+    for ((pa, pb), s) in a
+        .chunks_exact(channels)
+        .zip(b.chunks_exact(channels))
+        .zip(skip)
+    {
+        let d = pa
+            .iter()
+            .zip(pb)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap_or(0);
+        if !s {
+            max = max.max(d);
+        }
+        within += usize::from(d <= 1);
+    }
+    (max, within as f64 / (a.len() / channels) as f64)
+}
