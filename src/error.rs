@@ -49,6 +49,10 @@ pub enum Error {
     /// The GPU backend failed.
     #[error("GPU: {0}")]
     Gpu(String),
+    /// A video input, decoder, encoder or output failed (feature `video`). The message names
+    /// the input or output with any credentials redacted.
+    #[error("video: {0}")]
+    Video(String),
 }
 
 /// Result with [`Error`].

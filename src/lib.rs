@@ -25,6 +25,8 @@ pub mod frame;
 pub mod gpu;
 pub mod model;
 pub mod options;
+#[cfg(feature = "video")]
+pub mod video;
 
 pub use cpu::{CpuDewarper, dewarp_reference, render_mirror, source_positions};
 pub use dewarper::{Backend, Dewarper};

@@ -171,9 +171,11 @@ pub struct SamplingArgs {
 /// `convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Input frame (PNG, JPEG).
+    /// Input: a frame (PNG, JPEG), a video file, a URL (http(s), HLS, RTSP, RTMP, SRT, UDP)
+    /// or a capture device (/dev/video0).
     pub input: PathBuf,
-    /// Output image (format from the extension: png, jpg).
+    /// Output: an image (png, jpg) for a frame; for a video, a video file (mp4, mkv, mov,
+    /// y4m, nut, avi, ts), an image sequence (out_%05d.png) or `null` (discard, for timing).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Calibration file (our TOML, OpenCV YAML/XML, OCamCalib txt).
@@ -188,6 +190,104 @@ pub struct ConvertArgs {
     /// Processing backend.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
+    /// Video flags.
+    #[command(flatten)]
+    pub video: VideoArgs,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a time in seconds")),
+    }
+}
+
+fn parse_bitrate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        Some((i, 'g' | 'G')) => (&t[..i], 1e9),
+        _ => (t, 1.0),
+    };
+    match digits.parse::<f64>() {
+        Ok(v) if v.is_finite() && v * scale >= 1000.0 && v * scale <= 1e11 => {
+            Ok((v * scale).round() as u64)
+        }
+        _ => Err(format!(
+            "`{s}` is not a bit rate (bits per second, e.g. 8M or 2500k)"
+        )),
+    }
+}
+
+fn parse_crf(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=63.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a crf in 0..63")),
+    }
+}
+
+/// Flags for video inputs, live streams and devices.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Video")]
+pub struct VideoArgs {
+    /// Convert at most N frames.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub frames: Option<u64>,
+    /// Start this many seconds into the input.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub start: Option<f64>,
+    /// Convert at most this many seconds of the input.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+    /// Encoder or codec: libx264, h264, hevc, mpeg4, ffv1, … [default: libx264 when the
+    /// system FFmpeg has it, else mpeg4].
+    #[arg(long)]
+    pub codec: Option<String>,
+    /// Constant rate factor: lower is better and larger [default: 23].
+    #[arg(long, value_parser = parse_crf, conflicts_with = "bitrate")]
+    pub crf: Option<f32>,
+    /// Target bit rate instead of a crf: 8M, 2500k, or bits per second.
+    #[arg(long, value_parser = parse_bitrate)]
+    pub bitrate: Option<u64>,
+    /// Encoder preset (libx264: ultrafast, veryfast, fast, medium, slow, …).
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Extra HTTP header for URL inputs, "Name: value"; repeatable. Never printed.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Do not reconnect when a network stream drops or stalls.
+    #[arg(long)]
+    pub no_reconnect: bool,
+    /// Virtual camera path: CSV `time,yaw,pitch,fov[,roll]` or JSON
+    /// `[{"t":0,"yaw":0,"pitch":0,"fov":90}, …]` (seconds, degrees), interpolated per frame.
+    #[arg(long, value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
+impl VideoArgs {
+    /// The flags that only make sense for videos, named, when given.
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let flags = [
+            (self.frames.is_some(), "--frames"),
+            (self.start.is_some(), "--start"),
+            (self.duration.is_some(), "--duration"),
+            (self.codec.is_some(), "--codec"),
+            (self.crf.is_some(), "--crf"),
+            (self.bitrate.is_some(), "--bitrate"),
+            (self.preset.is_some(), "--preset"),
+            (!self.headers.is_empty(), "--header"),
+            (self.no_reconnect, "--no-reconnect"),
+            (self.path.is_some(), "--path"),
+        ];
+        for (set, name) in flags {
+            if set {
+                out.push(name);
+            }
+        }
+        out
+    }
 }
 
 /// `render-mirror`.
@@ -257,5 +357,11 @@ mod tests {
         assert_eq!(parse_fill("#00000000"), Ok([0, 0, 0, 0]));
         assert!(parse_fill("red").is_err());
         assert!(parse_angle("nan").is_err());
+        assert_eq!(parse_bitrate("8M"), Ok(8_000_000));
+        assert_eq!(parse_bitrate("2500k"), Ok(2_500_000));
+        assert_eq!(parse_bitrate("400000"), Ok(400_000));
+        assert!(parse_bitrate("fast").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_crf("70").is_err());
     }
 }

@@ -26,11 +26,11 @@ pub fn run(command: Command) -> Result<(), Failure> {
     }
 }
 
-fn load_calibration(path: &Path) -> Result<Calibration, Failure> {
+pub(crate) fn load_calibration(path: &Path) -> Result<Calibration, Failure> {
     Ok(Calibration::load(path)?)
 }
 
-fn options(args: &SamplingArgs) -> DewarpOptions {
+pub(crate) fn options(args: &SamplingArgs) -> DewarpOptions {
     DewarpOptions {
         interpolation: match args.interp {
             InterpArg::Nearest => Interpolation::Nearest,
@@ -134,6 +134,18 @@ fn channels(format: PixelFormat) -> usize {
 }
 
 fn convert(args: &ConvertArgs) -> Result<(), Failure> {
+    #[cfg(feature = "video")]
+    if omnidewarp::video::is_video_input(&args.input.to_string_lossy()) {
+        return crate::video::convert(args);
+    }
+    let video_flags = args.video.given();
+    if !video_flags.is_empty() {
+        return Err(Failure::usage(format!(
+            "{} is not a video; {} apply to videos only",
+            args.input.display(),
+            video_flags.join(", ")
+        )));
+    }
     check_not_input(&args.input, &args.output)?;
     output_format(&args.output)?;
     let Some(calib_path) = &args.calib else {

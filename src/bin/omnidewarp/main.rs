@@ -1,10 +1,13 @@
 //! `omnidewarp`: batch conversion of mirror-camera frames, remap tables, calibration tools.
 //!
-//! Exit codes: 0 success, 1 runtime error, 2 usage error. Errors are one line on stderr.
+//! Exit codes: 0 success, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C; a video
+//! output is finalised first). Errors are one line on stderr.
 
 mod args;
 mod commands;
 mod output;
+#[cfg(feature = "video")]
+mod video;
 
 use std::process::ExitCode;
 

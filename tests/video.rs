@@ -1,0 +1,1639 @@
+//! Video and live-stream conversion, end to end, with clips made here by the `ffmpeg` CLI.
+#![cfg(feature = "video")]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use glam::DVec2;
+use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
+use omnidewarp::video::{
+    CameraPath, EncoderSettings, Limits, OutputTarget, Reconnect, SourceOptions, VideoInput,
+    VideoJob, VideoSource, convert, is_video_input,
+};
+use omnidewarp::{
+    CpuDewarper, DewarpOptions, Frame, FrameMut, PixelFormat, PlaneMut, render_mirror,
+};
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "omnidewarp-video-{tag}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process killed (and reaped) when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn ffmpeg() -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]);
+    c
+}
+
+fn run(mut c: Command) {
+    let out = c.output().expect("ffmpeg CLI must be installed");
+    assert!(
+        out.status.success(),
+        "{c:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn ffprobe_json(path: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-of", "json"])
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("ffprobe must be installed");
+    assert!(
+        out.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Presentation times (seconds) of the video frames of a file, per ffprobe.
+fn frame_times(path: &Path) -> Vec<f64> {
+    let v = ffprobe_json(
+        path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=pts_time,best_effort_timestamp_time",
+        ],
+    );
+    v["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["pts_time"]
+                .as_str()
+                .or(f["best_effort_timestamp_time"].as_str())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn video_stream(path: &Path) -> serde_json::Value {
+    let v = ffprobe_json(path, &["-show_streams", "-select_streams", "v:0"]);
+    v["streams"][0].clone()
+}
+
+fn ring_calibration(size: u32, heading_at_top_deg: f64) -> Calibration {
+    let c = (f64::from(size) - 1.0) / 2.0;
+    let s = f64::from(size) / 480.0;
+    let ring = RingModel::new(
+        DVec2::new(c, c),
+        (70.0 * s, 232.0 * s),
+        ((-50f64).to_radians(), 35f64.to_radians()),
+        heading_at_top_deg.to_radians(),
+        true,
+    )
+    .unwrap();
+    Calibration::new((size, size), CameraModel::Ring(ring), None).unwrap()
+}
+
+fn band_view(width: u32, height: u32) -> View {
+    View::new(
+        Projection::Equirect {
+            top: 35f64.to_radians(),
+            bottom: (-50f64).to_radians(),
+        },
+        Orientation::default(),
+        width,
+        height,
+    )
+    .unwrap()
+}
+
+/// A procedural full-sphere panorama: smooth colour waves, a checker, a gradient.
+fn panorama(width: u32, height: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(width, height, |x, y| {
+        let (u, v) = (
+            f64::from(x) / f64::from(width),
+            f64::from(y) / f64::from(height),
+        );
+        let tau = std::f64::consts::TAU;
+        let r = 128.0 + 90.0 * (u * tau * 5.0).sin() * (v * tau * 2.0).cos();
+        let checker = ((x / 24 + y / 24) % 2) as f64;
+        let g = 60.0 + 130.0 * checker * (0.5 + 0.5 * (u * tau * 3.0).cos());
+        let b = 40.0 + 180.0 * v;
+        image::Rgb([r as u8, g as u8, b as u8])
+    })
+}
+
+/// Renders `frames` mirror frames of `size`² (the camera turning 3° a frame) and encodes
+/// them with the ffmpeg CLI into `out` with the given extra output arguments.
+fn make_mirror_clip(out: &Path, size: u32, frames: u32, fps: u32, extra: &[&str]) {
+    let pano = panorama(1024, 512);
+    let pano_frame = Frame::from_rgb_image(&pano).unwrap();
+    let mut child = ffmpeg()
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s"])
+        .arg(format!("{size}x{size}"))
+        .args(["-r", &fps.to_string(), "-i", "-"])
+        .args(extra)
+        .arg(out)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg CLI must be installed");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut buf = vec![0u8; (size * size * 3) as usize];
+    let options = DewarpOptions::default();
+    for k in 0..frames {
+        let calibration = ring_calibration(size, f64::from(k) * 3.0);
+        let mut dst = FrameMut::packed(PixelFormat::Rgb8, size, size, &mut buf).unwrap();
+        render_mirror(&pano_frame, &calibration, &mut dst, &options).unwrap();
+        stdin.write_all(&buf).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "encoding the clip failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An owned I420 image.
+struct I420 {
+    width: u32,
+    height: u32,
+    planes: [Vec<u8>; 3],
+}
+
+impl I420 {
+    fn new(width: u32, height: u32) -> Self {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        Self {
+            width,
+            height,
+            planes: [
+                vec![0; (width * height) as usize],
+                vec![0; (cw * ch) as usize],
+                vec![0; (cw * ch) as usize],
+            ],
+        }
+    }
+
+    fn from_frame(frame: &Frame<'_>) -> Self {
+        assert_eq!(frame.format(), PixelFormat::I420);
+        let mut out = Self::new(frame.width(), frame.height());
+        for k in 0..3 {
+            let (w, h, _) = PixelFormat::I420.plane_shape(k, frame.width(), frame.height());
+            let p = frame.plane(k);
+            for y in 0..h as usize {
+                out.planes[k][y * w as usize..(y + 1) * w as usize]
+                    .copy_from_slice(&p.data[y * p.stride..y * p.stride + w as usize]);
+            }
+        }
+        out
+    }
+
+    fn frame_mut(&mut self) -> FrameMut<'_> {
+        let (w, cw) = (self.width as usize, self.width.div_ceil(2) as usize);
+        let [y, u, v] = &mut self.planes;
+        FrameMut::new(
+            PixelFormat::I420,
+            self.width,
+            self.height,
+            vec![
+                PlaneMut { data: y, stride: w },
+                PlaneMut {
+                    data: u,
+                    stride: cw,
+                },
+                PlaneMut {
+                    data: v,
+                    stride: cw,
+                },
+            ],
+        )
+        .unwrap()
+    }
+}
+
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    if mse == 0.0 {
+        99.0
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+/// All frames of a file, decoded with our own source (I420 copies + pts).
+fn decode_all(path: &Path) -> Vec<(I420, f64)> {
+    let mut source = VideoSource::open(
+        &VideoInput::new(path.to_string_lossy()),
+        &SourceOptions::default(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    while let Some(f) = source.next_frame().unwrap() {
+        out.push((I420::from_frame(&f.frame()), f.pts()));
+    }
+    out
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `ffmpeg -re` serving a moving test pattern as live mpegts over HTTP (one client).
+fn serve_live(port: u16, seconds: f64, size: u32) -> Killed {
+    let child = ffmpeg()
+        .args(["-re", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={size}x{size}:rate=25"))
+        .args(["-t", &seconds.to_string()])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mpegts",
+            "-listen",
+            "1",
+        ])
+        .arg(format!("http://127.0.0.1:{port}/live.ts"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ffmpeg CLI must be installed");
+    Killed(child)
+}
+
+fn live_input(port: u16) -> VideoInput {
+    let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/live.ts"));
+    input.timeout = Duration::from_secs(5);
+    input.reconnect = Reconnect {
+        enabled: true,
+        max_attempts: 6,
+        initial_delay: Duration::from_millis(300),
+        max_delay: Duration::from_secs(2),
+    };
+    input
+}
+
+fn fast_x264() -> EncoderSettings {
+    EncoderSettings {
+        preset: Some("ultrafast".into()),
+        ..EncoderSettings::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Files
+
+#[test]
+fn h264_clip_to_equirect_mp4_matches_still_dewarp() {
+    let dir = TempDir::new("clip");
+    let clip = dir.join("mirror.mp4");
+    make_mirror_clip(
+        &clip,
+        480,
+        60,
+        30,
+        &[
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-pix_fmt", "yuv420p",
+        ],
+    );
+    let out = dir.join("equirect.mp4");
+    let calibration = ring_calibration(480, 0.0);
+    let view = band_view(960, 228);
+    let mut job = VideoJob::new(
+        VideoInput::new(clip.to_string_lossy()),
+        OutputTarget::File(out.clone()),
+        calibration.clone(),
+        view,
+    );
+    job.encoder.crf = Some(10.0);
+    job.encoder.preset = Some("veryfast".into());
+    let progress = Arc::new(Mutex::new(Vec::new()));
+    let seen = progress.clone();
+    job.progress = Some(Box::new(move |p| seen.lock().unwrap().push(*p)));
+    job.progress_interval = Duration::ZERO;
+    let report = convert(&job).unwrap();
+    assert_eq!(report.frames, 60);
+    assert_eq!(report.encoder.as_deref(), Some("libx264"));
+    let progress = progress.lock().unwrap();
+    let last = progress.last().unwrap();
+    assert!(last.done && last.frames == 60 && last.total == Some(60));
+
+    // Same frame count, frame rate and timestamps as the input.
+    let (tin, tout) = (frame_times(&clip), frame_times(&out));
+    assert_eq!(tout.len(), 60);
+    assert_eq!(tin.len(), tout.len());
+    for (a, b) in tin.iter().zip(&tout) {
+        assert!((a - b).abs() < 1e-3, "timestamps differ: {a} vs {b}");
+    }
+    let stream = video_stream(&out);
+    assert_eq!(stream["r_frame_rate"], "30/1");
+    assert_eq!(stream["avg_frame_rate"], "30/1");
+    assert_eq!(stream["width"], 960);
+    assert_eq!(stream["height"], 228);
+
+    // Spherical metadata as ffprobe reports it.
+    let side = stream["side_data_list"].as_array().expect("side data");
+    let sph = side
+        .iter()
+        .find(|s| s["side_data_type"] == "Spherical Mapping")
+        .expect("spherical mapping side data");
+    assert!(
+        sph["projection"]
+            .as_str()
+            .unwrap()
+            .starts_with("tiled equirectangular")
+            || sph["projection"] == "equirectangular",
+        "{sph}"
+    );
+
+    // Frame k of the output = the still-image dewarp of decoded input frame k.
+    let inputs = decode_all(&clip);
+    let outputs = decode_all(&out);
+    assert_eq!(inputs.len(), 60);
+    assert_eq!(outputs.len(), 60);
+    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default());
+    let mut worst = f64::INFINITY;
+    for (k, ((input, _), (output, _))) in inputs.iter().zip(&outputs).enumerate() {
+        let (w, cw) = (input.width as usize, input.width.div_ceil(2) as usize);
+        let src = Frame::new(
+            PixelFormat::I420,
+            input.width,
+            input.height,
+            &[
+                omnidewarp::Plane {
+                    data: &input.planes[0],
+                    stride: w,
+                },
+                omnidewarp::Plane {
+                    data: &input.planes[1],
+                    stride: cw,
+                },
+                omnidewarp::Plane {
+                    data: &input.planes[2],
+                    stride: cw,
+                },
+            ],
+            omnidewarp::YuvColor::default(),
+        )
+        .unwrap();
+        let mut reference = I420::new(view.width, view.height);
+        dewarper.dewarp(&src, &mut reference.frame_mut()).unwrap();
+        let p = psnr(&reference.planes[0], &output.planes[0]);
+        let pu = psnr(&reference.planes[1], &output.planes[1]);
+        let pv = psnr(&reference.planes[2], &output.planes[2]);
+        worst = worst.min(p).min(pu).min(pv);
+        assert!(
+            p >= 40.0 && pu >= 40.0 && pv >= 40.0,
+            "frame {k}: PSNR Y {p:.1} U {pu:.1} V {pv:.1} dB"
+        );
+        // And not merely similar to a neighbour: the camera turns 3° a frame.
+        if k > 0 {
+            let neighbour = psnr(&reference.planes[0], &outputs[k - 1].0.planes[0]);
+            assert!(neighbour < p - 3.0, "frame {k} looks like frame {}", k - 1);
+        }
+    }
+    eprintln!(
+        "h264 clip: 60/60 frames, worst plane PSNR {worst:.1} dB, {:.1} fps",
+        report.fps
+    );
+}
+
+#[test]
+fn containers_codecs_and_images() {
+    let dir = TempDir::new("containers");
+    let clip = dir.join("mirror.mkv");
+    // Audio too, to be copied through.
+    make_mirror_clip(
+        &clip,
+        240,
+        12,
+        24,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=0.5",
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    let calibration = ring_calibration(240, 0.0);
+    let view = band_view(320, 80);
+    let job = |out: OutputTarget, encoder: EncoderSettings| {
+        let mut j = VideoJob::new(
+            VideoInput::new(clip.to_string_lossy()),
+            out,
+            calibration.clone(),
+            view,
+        );
+        j.encoder = encoder;
+        j
+    };
+    // Matroska keeps the audio and gets a Projection element.
+    let mkv = dir.join("out.mkv");
+    let r = convert(&job(OutputTarget::File(mkv.clone()), fast_x264())).unwrap();
+    assert_eq!(r.frames, 12);
+    let streams = ffprobe_json(&mkv, &["-show_streams"]);
+    let kinds: Vec<&str> = streams["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["video", "audio"], "{streams}");
+    let side = &streams["streams"][0]["side_data_list"];
+    assert!(
+        side.as_array()
+            .is_some_and(|l| l.iter().any(|s| s["side_data_type"] == "Spherical Mapping")),
+        "mkv projection missing: {side}"
+    );
+    // MOV with mpeg4, NUT, Y4M (raw, no audio).
+    for (name, codec, expect) in [
+        ("out.mov", Some("mpeg4"), "mpeg4"),
+        ("out.nut", None, "h264"),
+        ("out.y4m", None, "rawvideo"),
+    ] {
+        let path = dir.join(name);
+        let settings = EncoderSettings {
+            codec: codec.map(Into::into),
+            ..fast_x264()
+        };
+        let r = convert(&job(OutputTarget::File(path.clone()), settings)).unwrap();
+        assert_eq!(r.frames, 12, "{name}");
+        assert_eq!(frame_times(&path).len(), 12, "{name}");
+        assert_eq!(video_stream(&path)["codec_name"], expect, "{name}");
+    }
+    // A bit rate instead of a crf.
+    let path = dir.join("bitrate.mp4");
+    let settings = EncoderSettings {
+        bitrate: Some(400_000),
+        ..fast_x264()
+    };
+    assert_eq!(
+        convert(&job(OutputTarget::File(path), settings))
+            .unwrap()
+            .frames,
+        12
+    );
+    // crf and bit rate together are refused.
+    let settings = EncoderSettings {
+        bitrate: Some(400_000),
+        crf: Some(20.0),
+        ..fast_x264()
+    };
+    let e = convert(&job(OutputTarget::File(dir.join("x.mp4")), settings)).unwrap_err();
+    assert!(e.to_string().contains("crf"), "{e}");
+    // Image sequence.
+    let pattern = dir.join("img_%03d.png");
+    let r = convert(&job(OutputTarget::from_arg(&pattern), fast_x264())).unwrap();
+    assert_eq!(r.frames, 12);
+    let first = image::open(dir.join("img_001.png")).unwrap();
+    assert_eq!((first.width(), first.height()), (320, 80));
+    assert!(dir.join("img_012.png").exists() && !dir.join("img_013.png").exists());
+    // Null output, with limits.
+    let mut j = job(OutputTarget::Null, fast_x264());
+    j.limits = Limits {
+        frames: Some(5),
+        start: None,
+        duration: None,
+    };
+    assert_eq!(convert(&j).unwrap().frames, 5);
+    j.limits = Limits {
+        frames: None,
+        start: Some(0.25),
+        duration: Some(0.125),
+    };
+    assert_eq!(convert(&j).unwrap().frames, 3);
+}
+
+#[test]
+fn camera_path_sets_the_view_per_frame() {
+    let dir = TempDir::new("path");
+    let clip = dir.join("mirror.mp4");
+    make_mirror_clip(
+        &clip,
+        240,
+        20,
+        10,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let calibration = ring_calibration(240, 0.0);
+    let view = View::new(
+        Projection::Perspective {
+            fov: 80f64.to_radians(),
+        },
+        Orientation::default(),
+        160,
+        120,
+    )
+    .unwrap();
+    let csv = dir.join("path.csv");
+    std::fs::write(&csv, "time,yaw,pitch,fov\n0,170,-10,90\n1.9,-100,0,50\n").unwrap();
+    let path = CameraPath::load(&csv).unwrap();
+    let out = dir.join("ptz.mp4");
+    let mut job = VideoJob::new(
+        VideoInput::new(clip.to_string_lossy()),
+        OutputTarget::File(out.clone()),
+        calibration.clone(),
+        view,
+    );
+    job.path = Some(path.clone());
+    job.encoder.crf = Some(8.0);
+    job.encoder.preset = Some("ultrafast".into());
+    assert_eq!(convert(&job).unwrap().frames, 20);
+    assert!(
+        video_stream(&out)["side_data_list"].is_null(),
+        "no spherical data for PTZ"
+    );
+    let inputs = decode_all(&clip);
+    let outputs = decode_all(&out);
+    for k in [0usize, 7, 19] {
+        let t = outputs[k].1 - outputs[0].1;
+        let v = path.view_at(&view, t);
+        let input = &inputs[k].0;
+        let (w, cw) = (input.width as usize, input.width.div_ceil(2) as usize);
+        let src = Frame::new(
+            PixelFormat::I420,
+            input.width,
+            input.height,
+            &[
+                omnidewarp::Plane {
+                    data: &input.planes[0],
+                    stride: w,
+                },
+                omnidewarp::Plane {
+                    data: &input.planes[1],
+                    stride: cw,
+                },
+                omnidewarp::Plane {
+                    data: &input.planes[2],
+                    stride: cw,
+                },
+            ],
+            omnidewarp::YuvColor::default(),
+        )
+        .unwrap();
+        let mut reference = I420::new(view.width, view.height);
+        CpuDewarper::new(calibration.clone(), v, DewarpOptions::default())
+            .dewarp(&src, &mut reference.frame_mut())
+            .unwrap();
+        let p = psnr(&reference.planes[0], &outputs[k].0.planes[0]);
+        assert!(p >= 35.0, "frame {k} at t = {t}: PSNR {p:.1} dB");
+    }
+}
+
+#[test]
+fn truncated_and_corrupt_inputs_fail_cleanly() {
+    let dir = TempDir::new("corrupt");
+    let calibration = ring_calibration(240, 0.0);
+    let view = band_view(320, 80);
+    let job = |input: &Path, out: &Path| {
+        let mut j = VideoJob::new(
+            VideoInput::new(input.to_string_lossy()),
+            OutputTarget::File(out.to_owned()),
+            calibration.clone(),
+            view,
+        );
+        j.encoder.preset = Some("ultrafast".into());
+        j
+    };
+    let x264 = [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "5",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    // moov at the end, cut in half: nothing can be opened, nothing is written.
+    let plain = dir.join("plain.mp4");
+    make_mirror_clip(&plain, 240, 30, 25, &x264);
+    let bytes = std::fs::read(&plain).unwrap();
+    let cut = dir.join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = dir.join("cut_out.mp4");
+    let e = convert(&job(&cut, &out)).unwrap_err().to_string();
+    assert!(e.contains("cut.mp4") && e.contains("cannot open"), "{e}");
+    assert!(!out.exists(), "no output for an unopenable input");
+
+    // moov first, data cut: the decodable frames are written, then a clear error.
+    let fast = dir.join("fast.mp4");
+    let mut args = x264.to_vec();
+    args.extend(["-movflags", "+faststart"]);
+    make_mirror_clip(&fast, 240, 30, 25, &args);
+    let bytes = std::fs::read(&fast).unwrap();
+    let cut = dir.join("fast_cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let out = dir.join("fast_cut_out.mp4");
+    let e = convert(&job(&cut, &out)).unwrap_err().to_string();
+    assert!(
+        e.contains("corrupt or truncated") && e.contains("written to"),
+        "{e}"
+    );
+    let n = frame_times(&out).len();
+    assert!(n > 5 && n < 30, "{n} frames in the finalised output");
+
+    // Garbage bytes in the middle of a transport stream: converted around the damage,
+    // reported, output valid.
+    let ts = dir.join("clip.ts");
+    make_mirror_clip(&ts, 240, 30, 25, &x264);
+    let mut bytes = std::fs::read(&ts).unwrap();
+    let mid = bytes.len() / 2;
+    for (i, b) in bytes[mid..mid + 20_000].iter_mut().enumerate() {
+        *b = (i * 7919 % 251) as u8;
+    }
+    let bad = dir.join("bad.ts");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = dir.join("bad_out.mp4");
+    match convert(&job(&bad, &out)) {
+        Ok(r) => {
+            eprintln!("damaged ts: converted {} frames", r.frames);
+            assert!(r.frames > 0);
+        }
+        Err(e) => {
+            eprintln!("damaged ts: {e}");
+            assert!(e.to_string().contains("bad.ts"), "{e}");
+        }
+    }
+    if out.exists() {
+        assert!(!frame_times(&out).is_empty());
+    }
+
+    // Not a video at all.
+    let junk = dir.join("junk.mp4");
+    std::fs::write(
+        &junk,
+        (0..50_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let out = dir.join("junk_out.mp4");
+    let e = convert(&job(&junk, &out)).unwrap_err().to_string();
+    assert!(e.contains("junk.mp4"), "{e}");
+    assert!(!out.exists());
+    // Missing file.
+    let e = convert(&job(&dir.join("missing.mp4"), &out))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing.mp4"), "{e}");
+}
+
+#[test]
+fn routes_inputs() {
+    assert!(is_video_input("rtsp://cam/stream"));
+    assert!(is_video_input("/dev/video0"));
+    assert!(is_video_input("clip.MP4"));
+    assert!(!is_video_input("still.png"));
+    let dir = TempDir::new("route");
+    let png = dir.join("frame.dat");
+    image::RgbImage::new(8, 8)
+        .save_with_format(&png, image::ImageFormat::Png)
+        .unwrap();
+    assert!(
+        !is_video_input(&png.to_string_lossy()),
+        "probed PNG is a still"
+    );
+    let vid = dir.join("clip.bin");
+    let mut c = ffmpeg();
+    c.args([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x64:rate=10",
+        "-t",
+        "0.5",
+        "-f",
+        "mpegts",
+    ])
+    .arg(&vid);
+    run(c);
+    assert!(
+        is_video_input(&vid.to_string_lossy()),
+        "probed mpegts is a video"
+    );
+}
+
+#[test]
+fn credentials_never_appear_in_errors() {
+    let port = free_port();
+    let mut input = VideoInput::new(format!(
+        "http://alice:s3cretPass@127.0.0.1:{port}/live.ts?token=t0ken123"
+    ))
+    .header("Authorization", "Bearer h3aderSecret");
+    input.reconnect = Reconnect {
+        enabled: true,
+        max_attempts: 1,
+        initial_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(50),
+    };
+    let dbg = format!("{input:?}");
+    let e = VideoSource::open(&input, &SourceOptions::default())
+        .unwrap_err()
+        .to_string();
+    for secret in ["s3cretPass", "t0ken123", "h3aderSecret", "alice"] {
+        assert!(!e.contains(secret), "{e}");
+        assert!(!dbg.contains(secret), "{dbg}");
+    }
+    assert!(e.contains("***@127.0.0.1") && e.contains("retries"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Live streams
+
+#[test]
+fn live_http_stream_converts_n_frames() {
+    let dir = TempDir::new("live");
+    let port = free_port();
+    let _server = serve_live(port, 30.0, 240);
+    let out = dir.join("live.mp4");
+    let mut job = VideoJob::new(
+        live_input(port),
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.limits.frames = Some(40);
+    let t = Instant::now();
+    let report = convert(&job).unwrap();
+    assert_eq!(report.frames, 40);
+    assert!(report.input.live);
+    let times = frame_times(&out);
+    assert_eq!(times.len(), 40);
+    assert!(times.windows(2).all(|w| w[1] > w[0]));
+    assert!(
+        (times[39] - times[0] - 39.0 / 25.0).abs() < 0.01,
+        "{times:?}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(25));
+}
+
+#[test]
+fn live_stream_reconnects_after_the_server_restarts() {
+    let dir = TempDir::new("reconnect");
+    let port = free_port();
+    // The first server sends 2 s and exits; a second one comes up on the same port.
+    let first = serve_live(port, 2.0, 240);
+    let restarter = std::thread::spawn(move || {
+        let mut first = first;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while first.0.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        serve_live(port, 20.0, 240)
+    });
+    let out = dir.join("reconnected.mp4");
+    let mut job = VideoJob::new(
+        live_input(port),
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.limits.frames = Some(90);
+    let report = convert(&job).unwrap();
+    let _second = restarter.join().unwrap();
+    assert_eq!(report.frames, 90);
+    assert!(report.reconnects >= 1, "{report:?}");
+    assert!(report.stream_lost.is_none());
+    assert!(
+        report.warnings.iter().any(|w| w.contains("reconnected")),
+        "{:?}",
+        report.warnings
+    );
+    let times = frame_times(&out);
+    assert_eq!(times.len(), 90);
+    assert!(
+        times.windows(2).all(|w| w[1] > w[0]),
+        "timestamps keep increasing"
+    );
+    // No gap bigger than a few frames at the join.
+    let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(gap < 0.2, "largest gap {gap} s");
+}
+
+#[test]
+fn live_stream_that_dies_ends_with_a_valid_output() {
+    let dir = TempDir::new("lost");
+    let port = free_port();
+    let _server = serve_live(port, 1.5, 240);
+    let out = dir.join("lost.mp4");
+    let mut input = live_input(port);
+    input.reconnect = Reconnect {
+        enabled: true,
+        max_attempts: 2,
+        initial_delay: Duration::from_millis(200),
+        max_delay: Duration::from_millis(400),
+    };
+    let mut job = VideoJob::new(
+        input,
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.limits.frames = Some(1000);
+    let t = Instant::now();
+    let report = convert(&job).unwrap();
+    let lost = report.stream_lost.clone().expect("the loss is reported");
+    assert!(lost.contains("gave up after 2"), "{lost}");
+    assert!(
+        report.frames > 10 && report.frames < 60,
+        "{}",
+        report.frames
+    );
+    assert_eq!(frame_times(&out).len() as u64, report.frames);
+    assert!(t.elapsed() < Duration::from_secs(20));
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory
+
+/// Environment variable that turns `memory_probe_child` into a conversion run.
+const PROBE: &str = "OMNIDEWARP_MEMORY_PROBE";
+
+/// Not a test of its own: run by `memory_stays_flat_with_video_length` in a child process.
+#[test]
+fn memory_probe_child() {
+    let Ok(spec) = std::env::var(PROBE) else {
+        return;
+    };
+    let (clip, frames, size) = {
+        let mut it = spec.split('|');
+        (
+            it.next().unwrap().to_owned(),
+            it.next().unwrap().parse::<u64>().unwrap(),
+            it.next().unwrap().parse::<u32>().unwrap(),
+        )
+    };
+    let out = PathBuf::from(format!("{clip}.{frames}.mp4"));
+    let mut job = VideoJob::new(
+        VideoInput::new(clip),
+        OutputTarget::File(out.clone()),
+        ring_calibration(size, 0.0),
+        // A small output keeps the run short; the input size is what fills the queues.
+        band_view(size / 2, size / 8),
+    );
+    job.encoder = fast_x264();
+    job.limits.frames = Some(frames);
+    let report = convert(&job).unwrap();
+    assert_eq!(report.frames, frames);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    println!("VMHWM_KB={hwm} FPS={:.1}", report.fps);
+    let _ = std::fs::remove_file(out);
+}
+
+#[test]
+fn memory_stays_flat_with_video_length() {
+    let size: u32 = 1440;
+    let dir = TempDir::new("memory");
+    let clip = dir.join("big.mp4");
+    let mut c = ffmpeg();
+    c.args(["-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={size}x{size}:rate=30"))
+        .args([
+            "-frames:v",
+            "300",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&clip);
+    run(c);
+    let probe = |frames: u64| -> (u64, f64) {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "memory_probe_child",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(PROBE, format!("{}|{frames}|{size}", clip.display()))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let at = text.find("VMHWM_KB=").expect("probe output");
+        let mut parts = text[at..].split_whitespace();
+        let kb = parts.next().unwrap()["VMHWM_KB=".len()..].parse().unwrap();
+        let fps = parts.next().unwrap()["FPS=".len()..].parse().unwrap();
+        (kb, fps)
+    };
+    let (short, fps_short) = probe(30);
+    let (long, fps_long) = probe(300);
+    eprintln!(
+        "peak RSS {size}²: 30 frames {} MiB ({fps_short:.1} fps), 300 frames {} MiB ({fps_long:.1} fps)",
+        short / 1024,
+        long / 1024
+    );
+    assert!(
+        (long as f64) <= 1.5 * short as f64,
+        "peak RSS grows with length: {short} kB for 30 frames, {long} kB for 300"
+    );
+}
+
+#[test]
+fn cancel_finalises_the_output() {
+    let dir = TempDir::new("cancel");
+    let port = free_port();
+    let _server = serve_live(port, 30.0, 240);
+    let out = dir.join("cancelled.mp4");
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let mut job = VideoJob::new(
+        live_input(port),
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.cancel = Some(cancel);
+    job.progress_interval = Duration::ZERO;
+    // What Ctrl-C does: set the flag (here after 20 frames).
+    job.progress = Some(Box::new(move |p| {
+        if p.frames >= 20 {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }));
+    let report = convert(&job).unwrap();
+    assert!(report.interrupted);
+    assert!((20..30).contains(&report.frames), "{}", report.frames);
+    assert_eq!(
+        frame_times(&out).len() as u64,
+        report.frames,
+        "trailer written"
+    );
+}
+
+#[test]
+fn stalled_server_times_out_and_gives_up() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(8).flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/stalled.ts"));
+    input.timeout = Duration::from_millis(700);
+    input.reconnect = Reconnect {
+        enabled: true,
+        max_attempts: 2,
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(200),
+    };
+    let t = Instant::now();
+    let e = VideoSource::open(&input, &SourceOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(e.contains("after 2 retries"), "{e}");
+    assert!(held.lock().unwrap().len() >= 2, "it did retry");
+}
+
+#[test]
+fn udp_mpegts_stream_and_missing_device() {
+    let dir = TempDir::new("udp");
+    let port = free_port();
+    let url = format!("udp://127.0.0.1:{port}");
+    // The sender starts first and keeps sending; the receiver joins mid-stream.
+    let _sender = Killed(
+        ffmpeg()
+            .args([
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=240x240:rate=25",
+                "-t",
+                "30",
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "10",
+            ])
+            .args(["-pix_fmt", "yuv420p", "-f", "mpegts"])
+            .arg(format!("{url}?pkt_size=1316"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let out = dir.join("udp.mkv");
+    let mut input = VideoInput::new(url);
+    input.timeout = Duration::from_secs(5);
+    let mut job = VideoJob::new(
+        input,
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.limits.frames = Some(25);
+    let report = convert(&job).unwrap();
+    assert!(report.input.live);
+    assert_eq!(frame_times(&out).len(), 25);
+
+    // A V4L2 path is opened with the video4linux2 input; a missing one fails clearly.
+    let e = VideoSource::open(&VideoInput::new("/dev/video99"), &SourceOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/dev/video99") && e.contains("cannot open"),
+        "{e}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The command line
+
+#[cfg(feature = "cli")]
+mod cli {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::process::Output;
+
+    const CALIB_240: &str = r#"format = "omnidewarp-calibration"
+version = 1
+image_size = [240, 240]
+
+[model]
+type = "ring"
+center = [119.5, 119.5]
+radius_inner = 35.0
+radius_outer = 116.0
+elevation_inner_deg = -50.0
+elevation_outer_deg = 35.0
+heading_at_top_deg = 0.0
+mirrored = true
+"#;
+
+    fn omnidewarp(dir: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_omnidewarp"))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the binary runs")
+    }
+
+    fn stderr(out: &Output) -> String {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn setup(tag: &str, frames: u32) -> TempDir {
+        let dir = TempDir::new(tag);
+        std::fs::write(dir.join("calib.toml"), CALIB_240).unwrap();
+        make_mirror_clip(
+            &dir.join("clip.mp4"),
+            240,
+            frames,
+            25,
+            &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+        );
+        dir
+    }
+
+    #[test]
+    fn cli_converts_videos_with_the_video_flags() {
+        let dir = setup("cli", 30);
+        let common = [
+            "convert",
+            "clip.mp4",
+            "--calib",
+            "calib.toml",
+            "--preset",
+            "ultrafast",
+        ];
+        let run = |extra: &[&str]| {
+            let args: Vec<&str> = common.iter().chain(extra).copied().collect();
+            omnidewarp(&dir.0, &args)
+        };
+        let out = run(&[
+            "-o", "pano.mkv", "--band", "--size", "320x80", "--frames", "12", "--crf", "20",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("wrote 12 frames to pano.mkv (libx264)"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(frame_times(&dir.join("pano.mkv")).len(), 12);
+        let stream = video_stream(&dir.join("pano.mkv"));
+        assert_eq!(
+            (stream["width"].as_u64(), stream["height"].as_u64()),
+            (Some(320), Some(80))
+        );
+
+        // --quiet prints nothing; --start/--duration pick 0.4 s = 10 frames.
+        let out = run(&[
+            "-o",
+            "part.mp4",
+            "--size",
+            "256x128",
+            "--start",
+            "0.4",
+            "--duration",
+            "0.4",
+            "-q",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stderr(&out), "");
+        assert_eq!(frame_times(&dir.join("part.mp4")).len(), 10);
+
+        // A JSON camera path on a perspective view, mpeg4 with a bit rate.
+        std::fs::write(
+            dir.join("path.json"),
+            r#"[{"t":0,"yaw":0,"pitch":-10,"fov":90},{"t":1,"yaw":180,"pitch":0,"fov":60}]"#,
+        )
+        .unwrap();
+        let out = run(&[
+            "-o",
+            "ptz.mov",
+            "--projection",
+            "perspective",
+            "--size",
+            "160x120",
+            "--path",
+            "path.json",
+            "--codec",
+            "mpeg4",
+            "--bitrate",
+            "500k",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(video_stream(&dir.join("ptz.mov"))["codec_name"], "mpeg4");
+        assert_eq!(frame_times(&dir.join("ptz.mov")).len(), 30);
+
+        // Image sequences and null.
+        let out = run(&["-o", "f_%02d.jpg", "--size", "160x40", "--frames", "3"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(dir.join("f_03.jpg").exists() && !dir.join("f_04.jpg").exists());
+        let out = run(&["-o", "null", "--size", "160x40"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("wrote 30 frames to null"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    #[test]
+    fn cli_video_errors_are_one_clear_line() {
+        let dir = setup("cli-errors", 10);
+        let base = ["convert", "--calib", "calib.toml"];
+        let run = |extra: &[&str]| {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            omnidewarp(&dir.0, &args)
+        };
+        let check = |out: &Output, code: i32, needle: &str| {
+            let e = stderr(out);
+            assert_eq!(out.status.code(), Some(code), "{e}");
+            assert!(e.contains(needle), "`{needle}` not in {e}");
+            assert!(!e.contains("panicked"), "{e}");
+        };
+        check(
+            &run(&["clip.mp4", "-o", "x.webm"]),
+            2,
+            "unsupported video output",
+        );
+        check(
+            &run(&["clip.mp4", "-o", "clip.mp4"]),
+            2,
+            "refusing to write over the input",
+        );
+        check(
+            &run(&["clip.mp4", "-o", "x.mp4", "--header", "nocolon"]),
+            2,
+            "--header",
+        );
+        check(
+            &run(&["clip.mp4", "-o", "x.mp4", "--crf", "20", "--bitrate", "1M"]),
+            2,
+            "--bitrate",
+        );
+        check(
+            &run(&["clip.mp4", "-o", "x.mp4", "--path", "nope.csv"]),
+            2,
+            "nope.csv",
+        );
+        check(
+            &run(&["calib.toml", "-o", "x.png", "--frames", "2"]),
+            2,
+            "--frames",
+        );
+        // Corrupt: the error names the input and what was written.
+        let bytes = std::fs::read(dir.join("clip.mp4")).unwrap();
+        std::fs::write(dir.join("cut.mp4"), &bytes[..bytes.len() / 3]).unwrap();
+        check(&run(&["cut.mp4", "-o", "y.mp4"]), 1, "cut.mp4");
+        assert!(!dir.join("y.mp4").exists());
+        // Credentials stay out of every line.
+        let port = free_port();
+        let url = format!("http://bob:hunter22@127.0.0.1:{port}/x.ts?token=tok9999");
+        let out = run(&[
+            &url,
+            "-o",
+            "z.mp4",
+            "--no-reconnect",
+            "--header",
+            "X-Key: hdr7777",
+        ]);
+        check(&out, 1, "http://***@127.0.0.1");
+        let e = stderr(&out);
+        for secret in ["hunter22", "tok9999", "hdr7777", "bob"] {
+            assert!(!e.contains(secret), "{e}");
+        }
+    }
+
+    #[test]
+    fn cli_ctrl_c_finalises_a_live_recording() {
+        let dir = TempDir::new("cli-sigint");
+        std::fs::write(dir.join("calib.toml"), CALIB_240).unwrap();
+        let port = free_port();
+        let _server = serve_live(port, 60.0, 240);
+        let url = format!("http://127.0.0.1:{port}/live.ts");
+        let mut child = Killed(
+            Command::new(env!("CARGO_BIN_EXE_omnidewarp"))
+                .args(["convert", &url, "--calib", "calib.toml", "-o", "rec.mp4"])
+                .args(["--size", "320x80", "--band", "--preset", "ultrafast"])
+                .current_dir(&dir.0)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        // Wait for a periodic progress line (stderr is not a terminal: plain lines).
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = lines.clone();
+        let err = child.0.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !lines.lock().unwrap().iter().any(|l| l.contains(" fps")) {
+            assert!(
+                Instant::now() < deadline,
+                "no progress: {:?}",
+                lines.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let pid = child.0.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.0.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "Ctrl-C did not stop it");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        reader.join().unwrap();
+        let lines = lines.lock().unwrap().join("\n");
+        assert_eq!(status.code(), Some(130), "{lines}");
+        assert!(
+            lines.contains("interrupted; wrote") && lines.contains("finalised"),
+            "{lines}"
+        );
+        let frames = frame_times(&dir.join("rec.mp4")).len();
+        assert!(frames >= 25, "{frames} frames in the finalised recording");
+    }
+}
+
+/// A minimal HTTP/1.1 file server with byte ranges whose first response is cut off after
+/// `cut` body bytes (a connection dropped mid-transfer). Returns the port and a request
+/// counter; the server stops after `lifetime`.
+fn serve_file_dropping_once(
+    data: Vec<u8>,
+    cut: usize,
+    lifetime: Duration,
+) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    let data = Arc::new(data);
+    std::thread::spawn(move || {
+        let end = Instant::now() + lifetime;
+        while Instant::now() < end {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            let (data, counter) = (data.clone(), counter.clone());
+            std::thread::spawn(move || {
+                stream.set_nonblocking(false).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut start = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(r) = lower.strip_prefix("range: bytes=") {
+                        start = r.split('-').next().unwrap().trim().parse().unwrap_or(0);
+                    }
+                }
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let total = data.len();
+                let start = start.min(total);
+                let head = if start > 0 {
+                    format!(
+                        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {start}-{}/{total}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+                        total - start,
+                        total - 1
+                    )
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nAccept-Ranges: bytes\r\nContent-Type: video/mp4\r\nConnection: close\r\n\r\n"
+                    )
+                };
+                let mut stream = stream;
+                let body = if n == 0 {
+                    &data[start..cut.max(start)]
+                } else {
+                    &data[start..]
+                };
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body);
+                let _ = stream.flush();
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    (port, requests)
+}
+
+#[test]
+fn http_file_dropped_mid_transfer_resumes_or_reports() {
+    let dir = TempDir::new("vod");
+    let clip = dir.join("vod.mp4");
+    make_mirror_clip(
+        &clip,
+        240,
+        40,
+        25,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let data = std::fs::read(&clip).unwrap();
+    let cut = data.len() * 4 / 10;
+    let job = |port: u16, reconnect: Reconnect, out: &Path| {
+        let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/vod.mp4"));
+        input.reconnect = reconnect;
+        input.timeout = Duration::from_secs(5);
+        let mut j = VideoJob::new(
+            input,
+            OutputTarget::File(out.to_owned()),
+            ring_calibration(240, 0.0),
+            band_view(320, 80),
+        );
+        j.encoder = fast_x264();
+        j
+    };
+    // Reconnect on (the default): the transfer resumes where it broke, nothing is lost.
+    let (port, requests) = serve_file_dropping_once(data.clone(), cut, Duration::from_secs(60));
+    let out = dir.join("resumed.mp4");
+    let report = convert(&job(port, Reconnect::default(), &out)).unwrap();
+    assert!(!report.input.live);
+    assert_eq!(report.frames, 40, "{report:?}");
+    assert!(requests.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    assert_eq!(frame_times(&out).len(), 40);
+    // Reconnect off: a clear error naming the loss, and the frames before it written.
+    let (port, _) = serve_file_dropping_once(data, cut, Duration::from_secs(60));
+    let out = dir.join("cut.mp4");
+    let e = convert(&job(port, Reconnect::disabled(), &out))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("vod.mp4") && e.contains("written to"), "{e}");
+    let n = frame_times(&out).len();
+    assert!(n > 0 && n < 40, "{n}");
+}
+
+#[test]
+fn other_pixel_formats_arrive_as_i420_or_nv12() {
+    let dir = TempDir::new("formats");
+    // Format, colour and tightly packed luma of a file's first frame.
+    let first_frame = |path: &Path| {
+        let mut source = VideoSource::open(
+            &VideoInput::new(path.to_string_lossy()),
+            &SourceOptions::default(),
+        )
+        .unwrap();
+        let f = source.next_frame().unwrap().expect("a frame");
+        let p = f.frame().plane(0);
+        let luma: Vec<u8> = (0..240)
+            .flat_map(|y| p.data[y * p.stride..y * p.stride + 240].to_vec())
+            .collect();
+        (f.format(), f.color(), luma)
+    };
+    let reference = dir.join("ref.nut");
+    make_mirror_clip(
+        &reference,
+        240,
+        2,
+        25,
+        &["-c:v", "rawvideo", "-pix_fmt", "yuv420p"],
+    );
+    let (format, color, luma_ref) = first_frame(&reference);
+    assert_eq!(format, PixelFormat::I420);
+    assert_eq!(color.range, omnidewarp::YuvRange::Limited);
+    for (name, args, expect, range) in [
+        (
+            "nv12.nut",
+            &["-c:v", "rawvideo", "-pix_fmt", "nv12"][..],
+            PixelFormat::Nv12,
+            omnidewarp::YuvRange::Limited,
+        ),
+        (
+            "yuv422.mkv",
+            &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-qp",
+                "0",
+                "-pix_fmt",
+                "yuv422p",
+            ][..],
+            PixelFormat::I420,
+            omnidewarp::YuvRange::Limited,
+        ),
+        (
+            "rgb.mkv",
+            &["-c:v", "ffv1", "-pix_fmt", "bgr0"][..],
+            PixelFormat::I420,
+            omnidewarp::YuvRange::Limited,
+        ),
+        (
+            "jpeg.avi",
+            &["-c:v", "mjpeg", "-q:v", "1", "-pix_fmt", "yuvj420p"][..],
+            PixelFormat::I420,
+            omnidewarp::YuvRange::Full,
+        ),
+    ] {
+        let path = dir.join(name);
+        make_mirror_clip(&path, 240, 2, 25, args);
+        let (format, color, luma) = first_frame(&path);
+        assert_eq!(format, expect, "{name}");
+        assert_eq!(color.range, range, "{name}");
+        if range == omnidewarp::YuvRange::Limited {
+            let p = psnr(&luma_ref, &luma);
+            assert!(
+                p > 35.0,
+                "{name}: luma PSNR {p:.1} dB against the yuv420p reference"
+            );
+        }
+        // And the pipeline takes it.
+        let mut job = VideoJob::new(
+            VideoInput::new(path.to_string_lossy()),
+            OutputTarget::Null,
+            ring_calibration(240, 0.0),
+            band_view(320, 80),
+        );
+        job.limits.frames = Some(2);
+        assert_eq!(convert(&job).unwrap().frames, 2, "{name}");
+    }
+}
