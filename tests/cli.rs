@@ -345,3 +345,45 @@ fn export_map_writes_remap_tables() {
         assert!(v == -1.0 || (-0.5..=479.5).contains(&v), "{v}");
     }
 }
+
+#[cfg(feature = "gpu")]
+#[test]
+fn backends_agree_through_the_cli() {
+    let dir = temp_dir("backends");
+    let mut images = Vec::new();
+    for backend in ["cpu", "gpu", "auto"] {
+        let out = dir.join(format!("{backend}.png"));
+        let run = omnidewarp(&[
+            "convert",
+            SAMPLE,
+            "--calib",
+            SAMPLE_CALIB,
+            "--band",
+            "--size",
+            "640x151",
+            "--backend",
+            backend,
+            "-o",
+            s(&out),
+        ]);
+        assert!(
+            run.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let img = image::open(&out).unwrap();
+        assert!(
+            matches!(img, image::DynamicImage::ImageRgb8(_)),
+            "{backend}: the input's RGB layout is kept"
+        );
+        images.push(img.to_rgb8().into_raw());
+    }
+    let mse = images[0]
+        .iter()
+        .zip(&images[1])
+        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+        .sum::<f64>()
+        / images[0].len() as f64;
+    let psnr = 10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10();
+    assert!(psnr >= 40.0, "CPU vs GPU through the CLI: {psnr:.1} dB");
+}

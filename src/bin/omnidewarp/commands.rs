@@ -4,12 +4,12 @@ use std::io::Write;
 use std::path::Path;
 
 use omnidewarp::model::{Calibration, Orientation, Projection, View};
-use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, Interpolation, PixelFormat};
+use omnidewarp::{Backend, DewarpOptions, Dewarper, Frame, FrameMut, Interpolation, PixelFormat};
 
 use crate::Failure;
 use crate::args::{
-    AntialiasArg, Command, ConvertArgs, ExportMapArgs, InterpArg, MapFormat, ProjectionArg,
-    RenderMirrorArgs, SamplingArgs, ViewArgs,
+    AntialiasArg, BackendArg, Command, ConvertArgs, ExportMapArgs, InterpArg, MapFormat,
+    ProjectionArg, RenderMirrorArgs, SamplingArgs, ViewArgs,
 };
 use crate::output::{check_not_input, load_image, output_format, save_image, write_atomically};
 
@@ -154,16 +154,38 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     let calibration = load_calibration(calib_path)?;
     let view = build_view(&args.view, &calibration)?;
     let options = options(&args.sampling);
+    let backend = match args.backend {
+        BackendArg::Auto => Backend::Auto,
+        BackendArg::Cpu => Backend::Cpu,
+        BackendArg::Gpu => Backend::Gpu,
+    };
     let img = load_image(&args.input)?;
+    let mut dewarper = Dewarper::new(calibration, view, options, backend)?;
+    log::debug!("dewarping on {}", dewarper.description());
     let out = with_frame(&img, |frame| {
-        let format = frame.format();
+        // The GPU writes RGBA8, as does a fill with transparency; otherwise the output keeps
+        // the input's layout.
+        let keep = frame.format();
+        let format = if dewarper.backend() == Backend::Gpu || options.fill[3] < 255 {
+            PixelFormat::Rgba8
+        } else {
+            keep
+        };
         let mut data = vec![0u8; view.width as usize * view.height as usize * channels(format)];
-        let mut dewarper = CpuDewarper::new(calibration.clone(), view, options);
         dewarper.dewarp(
             frame,
             &mut FrameMut::packed(format, view.width, view.height, &mut data)?,
         )?;
-        to_image(format, view.width, view.height, data)
+        let out = to_image(format, view.width, view.height, data)?;
+        Ok(match (format, keep) {
+            (PixelFormat::Rgba8, PixelFormat::Rgb8) if options.fill[3] == 255 => {
+                image::DynamicImage::ImageRgb8(out.to_rgb8())
+            }
+            (PixelFormat::Rgba8, PixelFormat::Gray8) if options.fill[3] == 255 => {
+                image::DynamicImage::ImageLuma8(out.to_luma8())
+            }
+            _ => out,
+        })
     })?;
     save_image(&args.output, &out)
 }
