@@ -6,12 +6,14 @@
 //! See [`model`] for the geometry conventions.
 
 pub mod cpu;
+pub mod detect;
 pub mod error;
 pub mod frame;
 pub mod model;
 pub mod options;
 
 pub use cpu::{CpuDewarper, dewarp_reference, render_mirror};
+pub use detect::{DetectOptions, DetectedRing, RingDetector, detect_ring, detect_ring_frames};
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange};
 pub use options::{DewarpOptions, Interpolation};
