@@ -43,6 +43,12 @@ pub enum Error {
         /// The system error.
         source: std::io::Error,
     },
+    /// Ring auto-detection found no mirror ring in the frame(s).
+    #[error("no mirror ring found: {reason}")]
+    NoRingFound {
+        /// Why: what was missing or too weak.
+        reason: String,
+    },
     /// No usable GPU adapter was found.
     #[error("no GPU adapter found ({0})")]
     NoGpu(String),

@@ -18,6 +18,7 @@ extern crate self as omnidewarp;
 
 pub mod calib;
 pub mod cpu;
+pub mod detect;
 mod dewarper;
 pub mod error;
 pub mod frame;
@@ -29,6 +30,7 @@ pub mod options;
 pub mod video;
 
 pub use cpu::{CpuDewarper, dewarp_reference, render_mirror, source_positions};
+pub use detect::{DetectOptions, DetectedRing, RingDetector, detect_ring, detect_ring_frames};
 pub use dewarper::{Backend, Dewarper};
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange};
