@@ -214,7 +214,7 @@ fn error_paths_exit_with_codes_and_leave_no_output() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["convert", "render-mirror", "export-map", "info"] {
+    for sub in ["convert", "render-mirror", "export-map", "info", "detect"] {
         let run = omnidewarp(&[sub, "--help"]);
         assert!(run.status.success(), "{sub}");
         assert!(
@@ -386,4 +386,55 @@ fn backends_agree_through_the_cli() {
         / images[0].len() as f64;
     let psnr = 10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10();
     assert!(psnr >= 40.0, "CPU vs GPU through the CLI: {psnr:.1} dB");
+}
+
+#[test]
+fn detect_writes_a_calibration_and_convert_detects_without_one() {
+    let dir = temp_dir("detect");
+    let calib = dir.join("ring.toml");
+    let run = omnidewarp(&["detect", SAMPLE, "-o", s(&calib)]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains("ring centre"));
+    let text = std::fs::read_to_string(&calib).unwrap();
+    assert!(
+        text.contains("type = \"ring\"") && text.contains("image_size = [640, 480]"),
+        "{text}"
+    );
+    let out = dir.join("auto.png");
+    let run = omnidewarp(&[
+        "convert",
+        SAMPLE,
+        "--band",
+        "--size",
+        "400x100",
+        "--backend",
+        "cpu",
+        "-o",
+        s(&out),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("detected ring"),
+        "says so on stderr"
+    );
+    assert_eq!(dims(&out), (400, 100));
+    // No mirror in a uniform picture: a clear error, exit 1, no output.
+    let grey = dir.join("grey.png");
+    image::GrayImage::from_pixel(320, 240, image::Luma([128]))
+        .save(&grey)
+        .unwrap();
+    let none = dir.join("none.png");
+    let run = omnidewarp(&["convert", s(&grey), "-o", s(&none)]);
+    assert_failure(&run, 1, "no mirror ring found");
+    assert!(!none.exists());
+    let run = omnidewarp(&["detect", s(&grey)]);
+    assert_failure(&run, 1, "no mirror ring found");
 }

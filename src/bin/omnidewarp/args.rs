@@ -30,6 +30,24 @@ pub enum Command {
         /// The calibration file.
         file: PathBuf,
     },
+    /// Find the mirror ring in a frame (no chessboard needed) and print or save a calibration.
+    Detect(DetectArgs),
+}
+
+/// `detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// The frame (PNG, JPEG).
+    pub frame: PathBuf,
+    /// Write the calibration here (our TOML).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Elevation seen at the inner edge (the camera's reflection), degrees.
+    #[arg(long, value_parser = parse_angle, default_value = "-55", allow_hyphen_values = true)]
+    pub elevation_inner: f64,
+    /// Elevation seen at the mirror's rim, degrees.
+    #[arg(long, value_parser = parse_angle, default_value = "60", allow_hyphen_values = true)]
+    pub elevation_outer: f64,
 }
 
 /// Output projection.
@@ -178,7 +196,8 @@ pub struct ConvertArgs {
     /// y4m, nut, avi, ts), an image sequence (out_%05d.png) or `null` (discard, for timing).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Calibration file (our TOML, OpenCV YAML/XML, OCamCalib txt).
+    /// Calibration file (our TOML, OpenCV YAML/XML, OCamCalib txt) [default: detect the
+    /// mirror ring in the frame, as `omnidewarp detect` does].
     #[arg(long)]
     pub calib: Option<PathBuf>,
     /// View flags.

@@ -4,12 +4,15 @@ use std::io::Write;
 use std::path::Path;
 
 use omnidewarp::model::{Calibration, Orientation, Projection, View};
-use omnidewarp::{Backend, DewarpOptions, Dewarper, Frame, FrameMut, Interpolation, PixelFormat};
+use omnidewarp::{
+    Backend, DetectOptions, DewarpOptions, Dewarper, Frame, FrameMut, Interpolation, PixelFormat,
+    detect_ring,
+};
 
 use crate::Failure;
 use crate::args::{
-    AntialiasArg, BackendArg, Command, ConvertArgs, ExportMapArgs, InterpArg, MapFormat,
-    ProjectionArg, RenderMirrorArgs, SamplingArgs, ViewArgs,
+    AntialiasArg, BackendArg, Command, ConvertArgs, DetectArgs, ExportMapArgs, InterpArg,
+    MapFormat, ProjectionArg, RenderMirrorArgs, SamplingArgs, ViewArgs,
 };
 use crate::output::{check_not_input, load_image, output_format, save_image, write_atomically};
 
@@ -19,6 +22,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Convert(args) => convert(&args),
         Command::RenderMirror(args) => render_mirror(&args),
         Command::ExportMap(args) => export_map(&args),
+        Command::Detect(args) => detect(&args),
         Command::Info { file } => {
             println!("{}", load_calibration(&file)?.describe());
             Ok(())
@@ -148,10 +152,17 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     }
     check_not_input(&args.input, &args.output)?;
     output_format(&args.output)?;
-    let Some(calib_path) = &args.calib else {
-        return Err(Failure::usage("--calib FILE is required"));
+    let img = load_image(&args.input)?;
+    let calibration = match &args.calib {
+        Some(path) => load_calibration(path)?,
+        None => {
+            let ring = with_frame(&img, |frame| {
+                Ok(detect_ring(frame, &DetectOptions::default())?)
+            })?;
+            log::info!("no --calib: using the detected {ring}");
+            ring.to_calibration(&DetectOptions::default())?
+        }
     };
-    let calibration = load_calibration(calib_path)?;
     let view = build_view(&args.view, &calibration)?;
     let options = options(&args.sampling);
     let backend = match args.backend {
@@ -159,7 +170,6 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         BackendArg::Cpu => Backend::Cpu,
         BackendArg::Gpu => Backend::Gpu,
     };
-    let img = load_image(&args.input)?;
     let mut dewarper = Dewarper::new(calibration, view, options, backend)?;
     log::debug!("dewarping on {}", dewarper.description());
     let out = with_frame(&img, |frame| {
@@ -188,6 +198,23 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         })
     })?;
     save_image(&args.output, &out)
+}
+
+fn detect(args: &DetectArgs) -> Result<(), Failure> {
+    if let Some(output) = &args.output {
+        check_not_input(&args.frame, output)?;
+    }
+    let options = DetectOptions::default().with_elevations(
+        args.elevation_inner.to_radians(),
+        args.elevation_outer.to_radians(),
+    );
+    let img = load_image(&args.frame)?;
+    let ring = with_frame(&img, |frame| Ok(detect_ring(frame, &options)?))?;
+    println!("{ring}");
+    if let Some(output) = &args.output {
+        ring.to_calibration(&options)?.save_toml(output)?;
+    }
+    Ok(())
 }
 
 fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
