@@ -438,3 +438,57 @@ fn detect_writes_a_calibration_and_convert_detects_without_one() {
     let run = omnidewarp(&["detect", s(&grey)]);
     assert_failure(&run, 1, "no mirror ring found");
 }
+
+#[cfg(feature = "video")]
+#[test]
+fn video_without_calibration_detects_the_ring_in_its_first_frame() {
+    let dir = temp_dir("video-detect");
+    let clip = dir.join("ring.mp4");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-loop",
+            "1",
+            "-i",
+            "assets/synthetic_ring/ring_1440.jpg",
+        ])
+        .args([
+            "-vf",
+            "scale=480:480",
+            "-frames:v",
+            "5",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&clip)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("the ffmpeg CLI runs");
+    assert!(made.success());
+    let out = dir.join("pano.mp4");
+    let run = omnidewarp(&[
+        "convert",
+        s(&clip),
+        "--band",
+        "--size",
+        "480x160",
+        "-o",
+        s(&out),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    // The ring of ring_1440.toml scaled to 480²: centre 239.5, radii 82.08 and 235.2.
+    assert!(
+        stderr.contains("ring detected in the first frame, ring centre (239.5, 239.5)"),
+        "{stderr}"
+    );
+    assert!(out.exists());
+}

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use omnidewarp::video::{
-    CameraPath, EncoderSettings, Limits, OutputTarget, Progress, ProgressFn, Reconnect, VideoInput,
-    VideoJob, convert as convert_job, interrupt_flag,
+    CameraPath, EncoderSettings, Limits, OutputTarget, Progress, ProgressFn, Reconnect,
+    SourceOptions, VideoInput, VideoJob, VideoSource, convert as convert_job, interrupt_flag,
 };
+use omnidewarp::{DetectOptions, detect_ring};
 
 use crate::Failure;
 use crate::args::{BackendArg, ConvertArgs};
@@ -23,6 +24,26 @@ const CONTAINERS: [&str; 10] = [
 /// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
 const INTERRUPTED: u8 = 130;
 
+/// Calibrates from the mirror ring found in the input's first frame (at `--start`): the
+/// input is opened once for this, then again for the conversion.
+fn detect_in_first_frame(
+    input: &VideoInput,
+    start: Option<f64>,
+) -> Result<omnidewarp::model::Calibration, Failure> {
+    let options = SourceOptions {
+        queue: 1,
+        start,
+        audio: false,
+    };
+    let mut source = VideoSource::open(input, &options)?;
+    let first = source
+        .next_frame()?
+        .ok_or_else(|| Failure::runtime(format!("{}: no video frame", input.redacted())))?;
+    let ring = detect_ring(&first.frame(), &DetectOptions::default())?;
+    log::info!("no --calib: using the ring detected in the first frame, {ring}");
+    Ok(ring.to_calibration(&DetectOptions::default())?)
+}
+
 /// Converts a video input per the flags: one call into the library, with a progress bar on
 /// a terminal, a line every few seconds otherwise, nothing with `--quiet`.
 pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
@@ -33,11 +54,6 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
             "--backend gpu: video conversion runs on the CPU backend",
         ));
     }
-    let Some(calib_path) = &args.calib else {
-        return Err(Failure::usage("--calib FILE is required"));
-    };
-    let calibration = load_calibration(calib_path)?;
-    let view = build_view(&args.view, &calibration)?;
     let video = &args.video;
     let mut input = VideoInput::new(args.input.to_string_lossy());
     for line in &video.headers {
@@ -48,6 +64,11 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     if video.no_reconnect {
         input.reconnect = Reconnect::disabled();
     }
+    let calibration = match &args.calib {
+        Some(path) => load_calibration(path)?,
+        None => detect_in_first_frame(&input, video.start)?,
+    };
+    let view = build_view(&args.view, &calibration)?;
     let path = match &video.path {
         Some(p) => Some(CameraPath::load(p).map_err(|e| Failure::usage(e.to_string()))?),
         None => None,
