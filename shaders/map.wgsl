@@ -24,13 +24,14 @@ fn in_band(elevation: f32) -> bool {
     return elevation >= config.band_min && elevation <= config.band_max;
 }
 
-// ExactMap::raw: source position of tile pixel (x, y), without band or frame checks.
+// ExactMap::raw: source position of tile pixel (x, y), without band or frame checks and with
+// a ring's profile extended.
 fn raw_point(k: u32, x: f32, y: f32) -> Projected {
     let ray = tile_ray(k, x, y);
     if !ray.ok {
         return no_projection();
     }
-    return camera_project(ray.d);
+    return camera_project_extended(ray.d);
 }
 
 // lod_of: log2(footprint), at least NO_LOD.

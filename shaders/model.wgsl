@@ -112,7 +112,13 @@ fn profile_radius(e_in: f32) -> Scalar {
     if !(e_in >= lo - 1.0e-6 && e_in <= hi + 1.0e-6) {
         return Scalar(0.0, false);
     }
-    let e = clamp(e_in, lo, hi);
+    return Scalar(profile_radius_extended(clamp(e_in, lo, hi)), true);
+}
+
+// RadialProfile::radius_extended: the end segments extended beyond the ring.
+fn profile_radius_extended(e: f32) -> f32 {
+    let n = config.model.knot_count;
+    let rising = knot(n - 1u).y > knot(0u).y;
     // partition_point: the first knot past e.
     var k = 0u;
     for (; k < n; k += 1u) {
@@ -125,7 +131,7 @@ fn profile_radius(e_in: f32) -> Scalar {
     k = clamp(k, 1u, n - 1u);
     let a = knot(k - 1u);
     let b = knot(k);
-    return Scalar(a.x + (e - a.y) * (b.x - a.x) / (b.y - a.y), true);
+    return a.x + (e - a.y) * (b.x - a.x) / (b.y - a.y);
 }
 
 // RingModel::project.
@@ -135,14 +141,20 @@ fn ring_project(d: vec3<f32>) -> Projected {
     if !r.ok {
         return no_projection();
     }
-    let t = he.x - config.model.ring_heading_at_top;
-    let st = sin(t);
-    let ct = cos(t);
+    return Projected(ring_position(he.x, r.value), true);
+}
+
+// RingModel::project_extended: the profile extended beyond the ring's edges.
+fn ring_project_extended(d: vec3<f32>) -> Projected {
+    let he = heading_elevation(d);
+    return Projected(ring_position(he.x, profile_radius_extended(he.y)), true);
+}
+
+// The ring's pixel at heading h and radius r.
+fn ring_position(h: f32, r: f32) -> vec2<f32> {
+    let t = h - config.model.ring_heading_at_top;
     let center = config.model.ring_center;
-    return Projected(
-        vec2<f32>(center.x - config.model.ring_sign * r.value * st, center.y - r.value * ct),
-        true,
-    );
+    return vec2<f32>(center.x - config.model.ring_sign * r * sin(t), center.y - r * cos(t));
 }
 
 // ---- mount (src/model/mount.rs) ----
@@ -275,6 +287,14 @@ fn ocam_project(m: vec3<f32>) -> Projected {
 
 // MODEL_*, set per pipeline (equal to config.model.kind), so that a pipeline holds one model.
 override model_kind: u32 = 0u;
+
+// CameraModel::project_extended: a ring's profile extends beyond its edges.
+fn camera_project_extended(d: vec3<f32>) -> Projected {
+    if model_kind == MODEL_MEI || model_kind == MODEL_OCAM {
+        return camera_project(d);
+    }
+    return ring_project_extended(d);
+}
 
 fn camera_project(d: vec3<f32>) -> Projected {
     switch model_kind {

@@ -86,16 +86,21 @@ fn sample_plane(t: texture_2d<f32>, x: f32, y: f32, interpolation: u32) -> vec4<
     }
 }
 
-// The `at` closure of sample_lod: bilinear in level k at level-0 position (x, y).
-fn sample_level(t: texture_2d<f32>, k: u32, x: f32, y: f32) -> vec4<f32> {
+// The `at` closure of sample_lod: level 0 with `interpolation`, others bilinear, at
+// level-0 position (x, y).
+fn sample_level(t: texture_2d<f32>, k: u32, x: f32, y: f32, interpolation: u32) -> vec4<f32> {
+    if k == 0u {
+        return sample_plane(t, x, y, interpolation);
+    }
     let base = vec2<f32>(textureDimensions(t));
     let size = vec2<f32>(level_size(t, k));
     let s = size / base;
     return sample_bilinear(t, k, (x + 0.5) * s.x - 0.5, (y + 0.5) * s.y - 0.5);
 }
 
-// sample_lod: `interpolation` at level 0 when lod <= 0 or without anti-aliasing, else
-// bilinear in the two nearest mip levels, blended.
+// sample_lod: `interpolation` at level 0 when lod <= 0 or without anti-aliasing, else the
+// two nearest mip levels blended (level 0 with `interpolation`, the others bilinear), so the
+// result is continuous in lod.
 fn sample_lod(
     t: texture_2d<f32>,
     x: f32,
@@ -111,11 +116,11 @@ fn sample_lod(
     let lod = min(lod_in, f32(top));
     let k0 = u32(floor(lod));
     let frac = lod - f32(k0);
-    let a = sample_level(t, k0, x, y);
+    let a = sample_level(t, k0, x, y, interpolation);
     if frac == 0.0 || k0 + 1u > top {
         return a;
     }
-    let b = sample_level(t, k0 + 1u, x, y);
+    let b = sample_level(t, k0 + 1u, x, y, interpolation);
     return a + (b - a) * frac;
 }
 

@@ -109,9 +109,9 @@ impl<'a> ExactMap<'a> {
 
     /// Level of detail at tile pixel `(x, y)` that maps to `p`: log2 of the longer of the
     /// forward differences to `(x + 1, y)` and `(x, y + 1)` (backward where the forward
-    /// neighbour has no projection; the model's own bounds, as in `shaders/`).
+    /// neighbour has no projection), a ring's profile extended past its edges.
     pub fn lod(&self, tile: &Tile, x: f64, y: f64, p: DVec2) -> f32 {
-        let project = |x: f64, y: f64| tile.ray(x, y).and_then(|d| self.model.project(d));
+        let project = |x: f64, y: f64| self.raw(tile, x, y).map(|(q, _)| q);
         let step = |dx: f64, dy: f64| -> f64 {
             project(x + dx, y + dy)
                 .or_else(|| project(x - dx, y - dy))
