@@ -159,17 +159,28 @@ pub fn dewarp_reference(
     src: &Frame<'_>,
     dst: &mut FrameMut<'_>,
 ) -> Result<()> {
+    with_exact_mapper(calibration, view, (src.width(), src.height()), |mapper| {
+        run(mapper, view, options, &mut Default::default(), src, dst)
+    })?
+}
+
+/// Runs `f` with the exact per-pixel mapping of `view` for frames of `frame_size`.
+fn with_exact_mapper<T>(
+    calibration: &Calibration,
+    view: &View,
+    frame_size: (u32, u32),
+    f: impl FnOnce(&Mapper<'_>) -> T,
+) -> Result<T> {
     view.validate()?;
-    let calibration = calibration.scaled_to(src.width(), src.height())?;
+    let calibration = calibration.scaled_to(frame_size.0, frame_size.1)?;
     let map = ExactMap::new(&calibration);
     let tiles = view.tiles();
-    let mapper = Mapper {
+    Ok(f(&Mapper {
         map: &map,
         tiles: &tiles,
         grids: None,
         snap_safe: false,
-    };
-    run(&mapper, view, options, &mut Default::default(), src, dst)
+    }))
 }
 
 /// Exact source position (frame pixels, pixel-centre convention) of every output pixel of
@@ -180,16 +191,13 @@ pub fn source_positions(
     view: &View,
     frame_size: (u32, u32),
 ) -> Result<Vec<[f32; 2]>> {
-    view.validate()?;
-    let calibration = calibration.scaled_to(frame_size.0, frame_size.1)?;
-    let map = ExactMap::new(&calibration);
-    let tiles = view.tiles();
-    let mapper = Mapper {
-        map: &map,
-        tiles: &tiles,
-        grids: None,
-        snap_safe: false,
-    };
+    with_exact_mapper(calibration, view, frame_size, |mapper| {
+        positions(mapper, view)
+    })
+}
+
+/// Every output pixel's exact source position (see [`source_positions`]).
+fn positions(mapper: &Mapper<'_>, view: &View) -> Vec<[f32; 2]> {
     let width = view.width as usize;
     let mut out = vec![[f32::NAN; 2]; width * view.height as usize];
     out.par_chunks_mut(width).enumerate().for_each(|(j, row)| {
@@ -201,7 +209,7 @@ pub fn source_positions(
             }
         }
     });
-    Ok(out)
+    out
 }
 
 /// Finds the source points of output positions, by grid or exactly.
