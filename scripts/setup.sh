@@ -9,7 +9,7 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev
   libavdevice-dev libswresample-dev ffmpeg
   mesa-vulkan-drivers libvulkan1 libegl1 libegl-mesa0 libgl1-mesa-dri
-  curl ca-certificates
+  curl ca-certificates python3
 )
 
 sudo=""

@@ -1637,3 +1637,72 @@ fn other_pixel_formats_arrive_as_i420_or_nv12() {
         assert_eq!(convert(&job).unwrap().frames, 2, "{name}");
     }
 }
+
+/// HLS: a playlist and its segments written by the ffmpeg CLI, served over HTTP on
+/// 127.0.0.1 by Python's `http.server`, converted through the playlist's URL.
+#[test]
+fn hls_playlist_over_http_converts() {
+    let dir = TempDir::new("hls");
+    let mut make = ffmpeg();
+    make.args([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=240x240:rate=25",
+        "-t",
+        "3",
+    ])
+    .args([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+    ])
+    .args(["-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"])
+    .arg(dir.join("stream.m3u8"));
+    run(make);
+    let port = free_port();
+    let server = Killed(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(&dir.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 must be installed"),
+    );
+    // Wait (bounded) until the server accepts connections.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "http.server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/stream.m3u8"));
+    input.timeout = Duration::from_secs(5);
+    let out = dir.join("hls.mp4");
+    let mut job = VideoJob::new(
+        input,
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.limits.frames = Some(50);
+    let report = convert(&job).unwrap();
+    drop(server);
+    assert_eq!(report.frames, 50);
+    let times = frame_times(&out);
+    assert_eq!(times.len(), 50);
+    assert!(times.windows(2).all(|w| w[1] > w[0]), "{times:?}");
+}
