@@ -1706,3 +1706,60 @@ fn hls_playlist_over_http_converts() {
     assert_eq!(times.len(), 50);
     assert!(times.windows(2).all(|w| w[1] > w[0]), "{times:?}");
 }
+
+/// SRT: the ffmpeg CLI streams mpegts as an SRT listener on 127.0.0.1; we connect as the
+/// caller and convert N frames.
+#[test]
+fn srt_stream_converts_n_frames() {
+    let dir = TempDir::new("srt");
+    let port = free_port();
+    let url = format!("srt://127.0.0.1:{port}?mode=listener");
+    let _server = Killed(
+        ffmpeg()
+            .args([
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=240x240:rate=25",
+                "-t",
+                "20",
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "10",
+            ])
+            .args(["-pix_fmt", "yuv420p", "-f", "mpegts"])
+            .arg(&url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ffmpeg CLI must be installed"),
+    );
+    let mut input = VideoInput::new(format!("srt://127.0.0.1:{port}?mode=caller"));
+    input.timeout = Duration::from_secs(5);
+    input.reconnect = Reconnect {
+        enabled: true,
+        max_attempts: 10,
+        initial_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(1),
+    };
+    let out = dir.join("srt.mp4");
+    let mut job = VideoJob::new(
+        input,
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        band_view(320, 80),
+    );
+    job.encoder = fast_x264();
+    job.limits.frames = Some(30);
+    let report = convert(&job).unwrap();
+    assert_eq!(report.frames, 30);
+    assert_eq!(frame_times(&out).len(), 30);
+}
