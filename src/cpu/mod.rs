@@ -530,38 +530,8 @@ impl Context<'_> {
             PlaneGeometry::new(self.dst_size, (cw, ch), self.src_size, (scw, sch));
         let sample_uv = |p: SourcePoint| -> (u8, u8) {
             let (sx, sy, lod) = chroma_geometry.source(p);
-            if src.format() == PixelFormat::Nv12 {
-                let uv: [f32; 2] = sample_lod(
-                    plane_ref(src, 1),
-                    mips[1],
-                    sx,
-                    sy,
-                    lod,
-                    interpolation,
-                    WrapX::Clamp,
-                );
-                (to_u8(uv[0]), to_u8(uv[1]))
-            } else {
-                let u = sample_lod::<1>(
-                    plane_ref(src, 1),
-                    mips[1],
-                    sx,
-                    sy,
-                    lod,
-                    interpolation,
-                    WrapX::Clamp,
-                );
-                let v = sample_lod::<1>(
-                    plane_ref(src, 2),
-                    mips[2],
-                    sx,
-                    sy,
-                    lod,
-                    interpolation,
-                    WrapX::Clamp,
-                );
-                (to_u8(u[0]), to_u8(v[0]))
-            }
+            let [u, v] = sample_chroma(src, mips, sx, sy, lod, interpolation);
+            (to_u8(u), to_u8(v))
         };
         let (u_plane, v_plane) = planes[1..].split_at_mut(1);
         let (u_plane, v_plane) = (&mut u_plane[0], &mut v_plane[0]);
@@ -602,7 +572,7 @@ impl Context<'_> {
             self.src_size,
             (sw.div_ceil(2), sh.div_ceil(2)),
         );
-        let (luma, nv12) = (plane_ref(src, 0), src.format() == PixelFormat::Nv12);
+        let luma = plane_ref(src, 0);
         for_each_row(
             &mut dst.planes_mut()[0],
             w as usize * 4,
@@ -622,39 +592,7 @@ impl Context<'_> {
                     let yv =
                         sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
                     let (cx, cy, clod) = chroma_geometry.source(p);
-                    let (u, v) = if nv12 {
-                        let uv: [f32; 2] = sample_lod(
-                            plane_ref(src, 1),
-                            mips[1],
-                            cx,
-                            cy,
-                            clod,
-                            interpolation,
-                            WrapX::Clamp,
-                        );
-                        (uv[0], uv[1])
-                    } else {
-                        (
-                            sample_lod::<1>(
-                                plane_ref(src, 1),
-                                mips[1],
-                                cx,
-                                cy,
-                                clod,
-                                interpolation,
-                                WrapX::Clamp,
-                            )[0],
-                            sample_lod::<1>(
-                                plane_ref(src, 2),
-                                mips[2],
-                                cx,
-                                cy,
-                                clod,
-                                interpolation,
-                                WrapX::Clamp,
-                            )[0],
-                        )
-                    };
+                    let [u, v] = sample_chroma(src, mips, cx, cy, clod, interpolation);
                     let rgb = color.to_rgb(yv, u, v);
                     out[..3]
                         .iter_mut()
@@ -665,6 +603,48 @@ impl Context<'_> {
             },
         );
     }
+}
+
+/// U and V of an I420 or NV12 frame at chroma-plane position `(x, y)`.
+#[inline(always)]
+fn sample_chroma(
+    src: &Frame<'_>,
+    mips: [Option<&MipChain>; 3],
+    x: f32,
+    y: f32,
+    lod: f32,
+    interpolation: crate::options::Interpolation,
+) -> [f32; 2] {
+    if src.format() == PixelFormat::Nv12 {
+        return sample_lod(
+            plane_ref(src, 1),
+            mips[1],
+            x,
+            y,
+            lod,
+            interpolation,
+            WrapX::Clamp,
+        );
+    }
+    let [u] = sample_lod(
+        plane_ref(src, 1),
+        mips[1],
+        x,
+        y,
+        lod,
+        interpolation,
+        WrapX::Clamp,
+    );
+    let [v] = sample_lod(
+        plane_ref(src, 2),
+        mips[2],
+        x,
+        y,
+        lod,
+        interpolation,
+        WrapX::Clamp,
+    );
+    [u, v]
 }
 
 /// The fill colour as `channels` bytes (grey = BT.601 luma).
