@@ -176,47 +176,13 @@ fn round_trip_psnr() {
 
 mod common;
 
-use omnidewarp::model::{Calibration, CameraModel, ElevationBand, MeiModel, Mount, RingModel};
+use common::mei_1280;
+
+use omnidewarp::model::Calibration;
 
 /// tests/roundtrip.rs's ring at 1440² (calibrated at 2880²).
 fn ring_1440() -> Calibration {
-    let ring = RingModel::new(
-        DVec2::new(1439.5, 1439.5),
-        (492.5, 1411.2),
-        ((-55f64).to_radians(), 60f64.to_radians()),
-        0.0,
-        true,
-    )
-    .unwrap();
-    Calibration::new((2880, 2880), CameraModel::Ring(ring), None)
-        .unwrap()
-        .scaled_to(1440, 1440)
-        .unwrap()
-}
-
-/// tests/roundtrip.rs's Mei camera (the OpenCV sample's, fitted at 1280×960), with its band.
-fn mei_1280() -> Calibration {
-    let lens = MeiModel {
-        fx: 697.2,
-        fy: 697.9,
-        cx: 636.1,
-        cy: 481.6,
-        skew: 0.3,
-        xi: 1.05,
-        k1: -0.21,
-        k2: 0.05,
-        p1: 0.001,
-        p2: -0.0008,
-    };
-    Calibration::new(
-        (1280, 960),
-        CameraModel::Mei {
-            lens,
-            mount: Mount::default(),
-        },
-        Some(ElevationBand::new(-0.9, 0.35).unwrap()),
-    )
-    .unwrap()
+    common::ring_2880().scaled_to(1440, 1440).unwrap()
 }
 
 /// As tests/roundtrip.rs checks the CPU: a frame rendered by `render_mirror` from the scene's

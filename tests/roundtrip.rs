@@ -4,51 +4,11 @@
 mod common;
 
 use common::{
-    analytic_frame, bilinear_f64, compare, erode, exact_positions, scene, scene_panorama,
+    analytic_frame, bilinear_f64, compare, erode, exact_positions, mei_1280, ring_2880, scene,
+    scene_panorama,
 };
-use glam::DVec2;
-use omnidewarp::model::{
-    Calibration, CameraModel, MeiModel, Mount, Orientation, Projection, RingModel, View,
-};
+use omnidewarp::model::{Calibration, Orientation, Projection, View};
 use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, Interpolation, PixelFormat};
-
-fn ring_2880() -> Calibration {
-    let ring = RingModel::new(
-        DVec2::new(1439.5, 1439.5),
-        (492.5, 1411.2),
-        ((-55f64).to_radians(), 60f64.to_radians()),
-        0.0,
-        true,
-    )
-    .unwrap();
-    Calibration::new((2880, 2880), CameraModel::Ring(ring), None).unwrap()
-}
-
-/// The OpenCV sample camera (mei, fitted at 1280×960) limited to its mirror band.
-fn mei_1280() -> Calibration {
-    let lens = MeiModel {
-        fx: 697.2,
-        fy: 697.9,
-        cx: 636.1,
-        cy: 481.6,
-        skew: 0.3,
-        xi: 1.05,
-        k1: -0.21,
-        k2: 0.05,
-        p1: 0.001,
-        p2: -0.0008,
-    };
-    let band = omnidewarp::model::ElevationBand::new(-0.9, 0.35).unwrap();
-    Calibration::new(
-        (1280, 960),
-        CameraModel::Mei {
-            lens,
-            mount: Mount::default(),
-        },
-        Some(band),
-    )
-    .unwrap()
-}
 
 fn render(calibration: &Calibration) -> image::RgbaImage {
     let pano = scene_panorama(2048, 1024);

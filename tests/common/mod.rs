@@ -345,3 +345,44 @@ pub fn agreement_except(a: &[u8], b: &[u8], channels: usize, skip: &[bool]) -> (
     }
     (max, within as f64 / (a.len() / channels) as f64)
 }
+
+/// DESIGN.md's ring: an equiangular mirror imaged at 2880², −55°..+60°.
+pub fn ring_2880() -> Calibration {
+    use omnidewarp::model::{CameraModel, RingModel};
+    let ring = RingModel::new(
+        DVec2::new(1439.5, 1439.5),
+        (492.5, 1411.2),
+        ((-55f64).to_radians(), 60f64.to_radians()),
+        0.0,
+        true,
+    )
+    .unwrap();
+    Calibration::new((2880, 2880), CameraModel::Ring(ring), None).unwrap()
+}
+
+/// A mei camera like the OpenCV sample's (fitted at 1280×960), limited to a mirror band.
+pub fn mei_1280() -> Calibration {
+    use omnidewarp::model::{CameraModel, ElevationBand, MeiModel, Mount};
+    let lens = MeiModel {
+        fx: 697.2,
+        fy: 697.9,
+        cx: 636.1,
+        cy: 481.6,
+        skew: 0.3,
+        xi: 1.05,
+        k1: -0.21,
+        k2: 0.05,
+        p1: 0.001,
+        p2: -0.0008,
+    };
+    let band = ElevationBand::new(-0.9, 0.35).unwrap();
+    Calibration::new(
+        (1280, 960),
+        CameraModel::Mei {
+            lens,
+            mount: Mount::default(),
+        },
+        Some(band),
+    )
+    .unwrap()
+}
