@@ -109,6 +109,8 @@ struct DewarpConfig {
     yuv_kb: f32,
     // Fill colour, 0..255.
     fill: vec4<f32>,
+    // The fill colour in the source's YUV (YuvColor::from_rgb), for YUV outputs.
+    fill_yuv: vec4<f32>,
     model: ModelConfig,
     tiles: array<TileConfig, MAX_TILES>,
 }

@@ -2,7 +2,7 @@
 // frame and samples it. Prepended (src/gpu/shaders.rs): config.wgsl, model.wgsl,
 // projection.wgsl, map.wgsl, sample.wgsl.
 //
-// The twin of `run` and `Context::{packed, yuv_to_rgba}` in src/cpu/mod.rs.
+// The twin of `run` and `Context::{packed, yuv_to_rgba, yuv_to_i420}` in src/cpu/mod.rs.
 
 // Plane 0: RGBA / grey / Y. Plane 1: U (I420) or UV (NV12). Plane 2: V (I420).
 @group(0) @binding(1) var plane0: texture_2d<f32>;
@@ -56,28 +56,52 @@ fn yuv_to_rgb(y_in: f32, u: f32, v: f32) -> vec3<f32> {
     );
 }
 
-// PlaneGeometry::source for a plane of `plane_size` pixels: its position and lod.
-fn plane_source(point: SourcePoint, plane_size: vec2<u32>) -> vec3<f32> {
+// PlaneGeometry::source for a plane of `plane_size` pixels, written at `out_scale` view pixels
+// per output pixel: its position and lod.
+fn plane_source(point: SourcePoint, plane_size: vec2<u32>, out_scale: vec2<f32>) -> vec3<f32> {
     let scale = vec2<f32>(plane_size) / vec2<f32>(config.frame_size);
-    let lod_bias = log2(max(scale.x, scale.y));
+    let lod_bias = log2(max(out_scale.x * scale.x, out_scale.y * scale.y));
     let p = (point.p + 0.5) * scale - 0.5;
     return vec3<f32>(p, point.lod + lod_bias);
 }
 
+// Mapper::row + RowMapper::fill: the source point of view position `q` (view pixels,
+// continuous; (i, j) is the centre of pixel (i, j)) in the tile holding the pixel nearest to
+// it; not ok outside every tile or the content.
+fn view_point(q: vec2<f32>, with_footprint: bool) -> SourcePoint {
+    let k = tile_at(vec2<u32>(floor(q + 0.5)));
+    if k == MAX_TILES {
+        return SourcePoint(vec2<f32>(0.0), 0.0, false);
+    }
+    let local = q - vec2<f32>(config.tiles[k].rect.xy);
+    return map_point(k, local.x, local.y, with_footprint);
+}
+
+// Luma (or the packed source's channels) at a source point, 8-bit codes.
+fn sample_luma(point: SourcePoint) -> vec4<f32> {
+    let luma = plane_source(point, config.frame_size, vec2<f32>(1.0));
+    return sample_lod(plane0, luma.x, luma.y, luma.z, interpolation_kind, antialias);
+}
+
+// sample_chroma: U and V of a YUV source at a source point, for output pixels of
+// `out_scale` view pixels (unrounded codes).
+fn sample_chroma(point: SourcePoint, out_scale: vec2<f32>) -> vec2<f32> {
+    let c = plane_source(point, config.chroma_size, out_scale);
+    let c1 = sample_lod(plane1, c.x, c.y, c.z, interpolation_kind, antialias);
+    if source_kind == SOURCE_I420 {
+        let c2 = sample_lod(plane2, c.x, c.y, c.z, interpolation_kind, antialias);
+        return vec2<f32>(c1.r, c2.r);
+    }
+    return c1.rg;
+}
+
 // The output of view pixel `pixel`, 8-bit codes as f32.
 fn dewarp_pixel(pixel: vec2<u32>) -> vec4<f32> {
-    let k = tile_at(pixel);
-    if k == MAX_TILES {
-        return config.fill;
-    }
-    let local = vec2<f32>(pixel - config.tiles[k].rect.xy);
-    let point = map_point(k, local.x, local.y, antialias);
+    let point = view_point(vec2<f32>(pixel), antialias);
     if !point.ok {
         return config.fill;
     }
-    let interpolation = interpolation_kind;
-    let luma = plane_source(point, config.frame_size);
-    let v = sample_lod(plane0, luma.x, luma.y, luma.z, interpolation, antialias);
+    let v = sample_luma(point);
     switch source_kind {
         case SOURCE_RGBA: {
             return to_u8(v);
@@ -90,13 +114,7 @@ fn dewarp_pixel(pixel: vec2<u32>) -> vec4<f32> {
         }
         default: {
             // I420 / NV12: chroma sampled at its own resolution.
-            let chroma = plane_source(point, config.chroma_size);
-            let c1 = sample_lod(plane1, chroma.x, chroma.y, chroma.z, interpolation, antialias);
-            var uv = c1.rg;
-            if source_kind == SOURCE_I420 {
-                let c2 = sample_lod(plane2, chroma.x, chroma.y, chroma.z, interpolation, antialias);
-                uv = vec2<f32>(c1.r, c2.r);
-            }
+            let uv = sample_chroma(point, vec2<f32>(1.0));
             let rgb = yuv_to_rgb(v.r, uv.x, uv.y);
             return vec4<f32>(to_u8(vec4<f32>(rgb, 0.0)).rgb, 255.0);
         }
@@ -125,15 +143,38 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
 // content, (0, 0, 0, 0) elsewhere. Needs a 32-bit float target.
 @fragment
 fn fs_probe(in: VertexOut) -> @location(0) vec4<f32> {
-    let pixel = vec2<u32>(floor(in.view_pixel));
-    let k = tile_at(pixel);
-    if k == MAX_TILES {
-        return vec4<f32>(0.0);
-    }
-    let local = vec2<f32>(pixel - config.tiles[k].rect.xy);
-    let point = map_point(k, local.x, local.y, true);
+    let point = view_point(floor(in.view_pixel), true);
     if !point.ok {
         return vec4<f32>(0.0);
     }
     return vec4<f32>(point.p, point.lod, 1.0);
+}
+
+// The Y plane of a YUV source dewarped into I420 (an R8 target of the view's size): the twin
+// of the Y loop of Context::yuv_to_i420.
+@fragment
+fn fs_luma(in: VertexOut) -> @location(0) vec4<f32> {
+    let point = view_point(floor(in.view_pixel), antialias);
+    var y = config.fill_yuv.x;
+    if point.ok {
+        y = to_u8(sample_luma(point)).r;
+    }
+    return vec4<f32>(y / 255.0, 0.0, 0.0, 1.0);
+}
+
+// The U and V planes of a YUV source dewarped into I420 (an RG8 target of ceil(view / 2),
+// drawn with that viewport): chroma pixel (i, j) is sampled at the view position of its
+// centre, in the source's chroma planes. The twin of the chroma loop of
+// Context::yuv_to_i420.
+@fragment
+fn fs_chroma(in: VertexOut) -> @location(0) vec4<f32> {
+    let plane_size = (config.view_size + 1u) / 2u;
+    let out_scale = vec2<f32>(config.view_size) / vec2<f32>(plane_size);
+    let q = (floor(in.position.xy) + 0.5) * out_scale - 0.5;
+    let point = view_point(q, antialias);
+    var uv = config.fill_yuv.yz;
+    if point.ok {
+        uv = to_u8(vec4<f32>(sample_chroma(point, out_scale), 0.0, 0.0)).xy;
+    }
+    return vec4<f32>(uv / 255.0, 0.0, 1.0);
 }

@@ -160,7 +160,7 @@ impl Dewarper {
     }
 
     /// Dewarps `src` into `dst` (the view's size). The CPU writes the formats
-    /// [`CpuDewarper::dewarp`] lists; the GPU writes RGBA8.
+    /// [`CpuDewarper::dewarp`] lists; the GPU writes RGBA8, and I420 from I420/NV12 frames.
     pub fn dewarp(&mut self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
         match &mut self.inner {
             Inner::Cpu(c) => c.dewarp(src, dst),

@@ -203,3 +203,158 @@ fn nv12_bt601_full() {
         0,
     );
 }
+
+/// Owned I420 output planes, each row padded by `pad` bytes.
+struct I420Out {
+    size: (u32, u32),
+    planes: [(Vec<u8>, usize); 3],
+}
+
+impl I420Out {
+    fn new((w, h): (u32, u32), pad: usize) -> Self {
+        let plane = |pw: u32, ph: u32| {
+            let stride = pw as usize + pad;
+            (vec![0u8; stride * ph as usize], stride)
+        };
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        Self {
+            size: (w, h),
+            planes: [plane(w, h), plane(cw, ch), plane(cw, ch)],
+        }
+    }
+
+    fn frame_mut(&mut self) -> FrameMut<'_> {
+        let planes = self
+            .planes
+            .iter_mut()
+            .map(|(data, stride)| omnidewarp::PlaneMut {
+                data,
+                stride: *stride,
+            })
+            .collect();
+        FrameMut::new(PixelFormat::I420, self.size.0, self.size.1, planes).unwrap()
+    }
+
+    /// Plane `k` without its row padding.
+    fn packed(&self, k: usize) -> Vec<u8> {
+        let (w, h) = if k == 0 {
+            self.size
+        } else {
+            (self.size.0.div_ceil(2), self.size.1.div_ceil(2))
+        };
+        let (data, stride) = &self.planes[k];
+        (0..h as usize)
+            .flat_map(|j| data[j * stride..][..w as usize].iter().copied())
+            .collect()
+    }
+}
+
+/// YUV frames dewarped into I420 on the GPU (Y and UV drawn at their own resolutions, the
+/// fill in the frame's YUV) against the CPU oracle writing I420, plane by plane: every
+/// projection and layout, odd view sizes, each interpolation, anti-aliasing off and on.
+fn check_i420_output(format: PixelFormat, color: YuvColor) {
+    let Some((device, queue)) = gpu_common::device() else {
+        return;
+    };
+    for case in [gpu_common::ring(), gpu_common::mei()] {
+        let rgba = gpu_common::mirror_frame(&case);
+        let planes = convert(&rgba, case.frame, format, color, 1);
+        let frame = planes.frame();
+        let views = gpu_common::views(&case);
+        let mut gpu = GpuDewarper::with_device(
+            &device,
+            &queue,
+            case.calibration.clone(),
+            views[0].1,
+            DewarpOptions::default(),
+        )
+        .unwrap();
+        for (name, view) in &views {
+            for antialias in [false, true] {
+                for interpolation in gpu_common::INTERPOLATIONS {
+                    let options = DewarpOptions {
+                        interpolation,
+                        antialias,
+                        fill: [200, 100, 50, 255],
+                    };
+                    gpu.set_view(*view).unwrap();
+                    gpu.set_options(options);
+                    let size = (view.width, view.height);
+                    let mut out = I420Out::new(size, 3);
+                    gpu.dewarp(&frame, &mut out.frame_mut()).unwrap();
+                    let mut expected = I420Out::new(size, 0);
+                    omnidewarp::dewarp_reference(
+                        &case.calibration,
+                        view,
+                        &options,
+                        &frame,
+                        &mut expected.frame_mut(),
+                    )
+                    .unwrap();
+                    for (k, plane) in ["Y", "U", "V"].iter().enumerate() {
+                        let d = gpu_common::diff(&out.packed(k), &expected.packed(k), 1);
+                        eprintln!(
+                            "{format:?} → I420 {} {name} {plane} {interpolation:?} \
+                             aa={antialias}: max |Δ| {}, within 1: {:.3} %, PSNR {:.1} dB",
+                            case.name,
+                            d.max,
+                            100.0 * d.within_1,
+                            d.psnr
+                        );
+                        if antialias {
+                            assert!(d.psnr >= 40.0, "{name} {plane}");
+                        } else if interpolation == Interpolation::Nearest {
+                            assert!(d.within_1 >= 0.999, "{name} {plane}");
+                        } else {
+                            assert!(d.max <= 2 && d.within_1 >= 0.999, "{name} {plane}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn i420_into_i420() {
+    check_i420_output(
+        PixelFormat::I420,
+        YuvColor {
+            matrix: YuvMatrix::Bt709,
+            range: YuvRange::Limited,
+        },
+    );
+}
+
+#[test]
+fn nv12_into_i420() {
+    check_i420_output(
+        PixelFormat::Nv12,
+        YuvColor {
+            matrix: YuvMatrix::Bt601,
+            range: YuvRange::Full,
+        },
+    );
+}
+
+#[test]
+fn i420_output_needs_a_yuv_frame() {
+    let Some((device, queue)) = gpu_common::device() else {
+        return;
+    };
+    let case = gpu_common::ring();
+    let rgba = gpu_common::mirror_frame(&case);
+    let frame = Frame::packed(PixelFormat::Rgba8, case.frame.0, case.frame.1, &rgba).unwrap();
+    let view = gpu_common::views(&case)[0].1;
+    let mut gpu = GpuDewarper::with_device(
+        &device,
+        &queue,
+        case.calibration.clone(),
+        view,
+        DewarpOptions::default(),
+    )
+    .unwrap();
+    let mut out = I420Out::new((view.width, view.height), 0);
+    let err = gpu.dewarp(&frame, &mut out.frame_mut()).unwrap_err();
+    assert!(matches!(err, omnidewarp::Error::OutputLayout(_)), "{err}");
+}

@@ -134,6 +134,9 @@ pub(crate) struct DewarpConfig {
     pub yuv_kb: f32,
     /// Fill colour, 0..255.
     pub fill: [f32; 4],
+    /// The fill colour in the source's YUV (`YuvColor::from_rgb`), alpha 255: what YUV
+    /// outputs write outside the content.
+    pub fill_yuv: [f32; 4],
     pub model: ModelConfig,
     pub tiles: [TileConfig; MAX_TILES],
 }
@@ -310,6 +313,8 @@ impl DewarpConfig {
         }
         let band = calibration.elevation_range();
         let (kr, kb) = source.color.coefficients();
+        let [r, g, b, _] = options.fill;
+        let [y, u, v] = source.color.from_rgb([r, g, b]);
         Self {
             view_size: [view.width, view.height],
             frame_size: [source.size.0, source.size.1],
@@ -321,6 +326,7 @@ impl DewarpConfig {
             yuv_kr: kr,
             yuv_kb: kb,
             fill: options.fill.map(f32::from),
+            fill_yuv: [y, u, v, 255].map(f32::from),
             model: ModelConfig::new(&calibration.model),
             tiles: tile_configs,
         }
@@ -398,7 +404,7 @@ mod tests {
         assert_eq!(
             wgsl_layout(&module, "DewarpConfig"),
             rust_layout!(DewarpConfig: view_size, frame_size, chroma_size, tile_count,
-                yuv_limited, band_min, band_max, yuv_kr, yuv_kb, fill, model, tiles)
+                yuv_limited, band_min, band_max, yuv_kr, yuv_kb, fill, fill_yuv, model, tiles)
         );
     }
 

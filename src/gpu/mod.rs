@@ -20,6 +20,7 @@
 //! | output | how |
 //! |---|---|
 //! | [`FrameMut`] RGBA8 | [`GpuDewarper::dewarp`], [`GpuDewarper::read_output`] |
+//! | [`FrameMut`] I420, from I420 / NV12 frames | [`GpuDewarper::dewarp`]: Y and UV drawn at their own resolutions, read back as planes |
 //! | a caller's texture | [`GpuDewarper::render_to`] (our render pass), or [`GpuDewarper::prepare`] + [`GpuDewarper::draw`] (the caller's render pass) |
 //!
 //! ```no_run
@@ -52,6 +53,8 @@ mod shaders;
 
 #[cfg(test)]
 mod tests;
+
+use std::collections::HashMap;
 
 pub use device::headless_device;
 
@@ -134,7 +137,8 @@ pub struct GpuDewarper {
     /// A 1×1 texture bound where a source has fewer than three planes.
     dummy: wgpu::TextureView,
     source: Option<Source>,
-    output: Option<Output>,
+    /// Our own render targets, one per entry point drawn.
+    outputs: HashMap<Entry, Output>,
     /// RGB8 frames expanded to RGBA.
     staging: Vec<u8>,
     /// The pipeline of the last [`GpuDewarper::prepare`].
@@ -199,7 +203,7 @@ impl GpuDewarper {
                 config: None,
                 dummy,
                 source: None,
-                output: None,
+                outputs: HashMap::new(),
                 staging: Vec::new(),
                 prepared: None,
             })
@@ -631,11 +635,12 @@ impl GpuDewarper {
         };
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &source.bind_group, &[]);
+        let (w, h) = entry.size((self.view.width, self.view.height));
         pass.set_viewport(
             origin[0] as f32,
             origin[1] as f32,
-            self.view.width as f32,
-            self.view.height as f32,
+            w as f32,
+            h as f32,
             0.0,
             1.0,
         );
@@ -695,25 +700,28 @@ impl GpuDewarper {
         self.draw(&mut pass, origin)
     }
 
-    /// Draws the view into our own output texture (view-sized, `format`), submitted.
-    fn render_output(&mut self, format: wgpu::TextureFormat, entry: Entry) -> Result<()> {
-        let size = (self.view.width, self.view.height);
-        self.check_size("the view", size)?;
-        self.prepare_entry(format, 1, entry)?;
-        let device = self.device.clone();
-        scoped(&device, "rendering", || {
-            if self
-                .output
-                .as_ref()
-                .is_none_or(|o| o.size != size || o.format != format)
-            {
-                self.output = Some(Output::new(&self.device, size, format));
-            }
-            let Some(output) = &self.output else {
-                return Err(internal("made above"));
-            };
-            let mut encoder = self.device.create_command_encoder(&Default::default());
-            {
+    /// Draws each `(format, entry)` into our own output texture for it (sized per
+    /// [`Entry::size`]), in one submission.
+    fn render_outputs(&mut self, targets: &[(wgpu::TextureFormat, Entry)]) -> Result<()> {
+        let view_size = (self.view.width, self.view.height);
+        self.check_size("the view", view_size)?;
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        for &(format, entry) in targets {
+            self.prepare_entry(format, 1, entry)?;
+            let size = entry.size(view_size);
+            let device = self.device.clone();
+            scoped(&device, "rendering", || {
+                if self
+                    .outputs
+                    .get(&entry)
+                    .is_none_or(|o| o.size != size || o.format != format)
+                {
+                    self.outputs
+                        .insert(entry, Output::new(&device, size, format));
+                }
+                let Some(output) = self.outputs.get(&entry) else {
+                    return Err(internal("inserted above"));
+                };
                 let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                     label: Some("omnidewarp view"),
                     color_attachments: &[Some(wgpu::RenderPassColorAttachment {
@@ -730,31 +738,33 @@ impl GpuDewarper {
                     occlusion_query_set: None,
                     multiview_mask: None,
                 });
-                self.draw_entry(&mut pass, [0, 0], entry)?;
-            }
-            self.queue.submit([encoder.finish()]);
-            Ok(())
-        })
+                self.draw_entry(&mut pass, [0, 0], entry)
+            })?;
+        }
+        self.queue.submit([encoder.finish()]);
+        Ok(())
     }
 
     /// Draws the view of the current source into our own RGBA8 output texture (submitted,
     /// not waited for). [`GpuDewarper::read_output`] reads it back.
     pub fn render(&mut self) -> Result<()> {
-        self.render_output(wgpu::TextureFormat::Rgba8Unorm, Entry::Dewarp)
+        self.render_outputs(&[(wgpu::TextureFormat::Rgba8Unorm, Entry::Dewarp)])
+    }
+
+    /// Our output texture of `entry`, when the last render drew it at the current view size.
+    fn drawn(&self, entry: Entry) -> Result<&Output> {
+        let size = entry.size((self.view.width, self.view.height));
+        self.outputs
+            .get(&entry)
+            .filter(|o| o.size == size)
+            .ok_or_else(|| Error::Gpu("read_output needs render first".into()))
     }
 
     /// Copies the last [`GpuDewarper::render`] into `dst` (RGBA8, the view's size), waiting
     /// for the GPU.
     pub fn read_output(&mut self, dst: &mut FrameMut<'_>) -> Result<()> {
-        self.check_output(dst)?;
-        let Some(output) = self
-            .output
-            .as_ref()
-            .filter(|o| o.size == (dst.width(), dst.height()))
-            .filter(|o| o.format == wgpu::TextureFormat::Rgba8Unorm)
-        else {
-            return Err(Error::Gpu("read_output needs render first".into()));
-        };
+        self.check_output(dst, false)?;
+        let output = self.drawn(Entry::Dewarp)?;
         scoped(&self.device, "reading back", || {
             let mut encoder = self.device.create_command_encoder(&Default::default());
             output.encode_copy(&mut encoder);
@@ -763,7 +773,35 @@ impl GpuDewarper {
         })
     }
 
-    fn check_output(&self, dst: &FrameMut<'_>) -> Result<()> {
+    /// Copies the Y, U and V planes of the last I420 render into `dst`, waiting for the GPU.
+    fn read_i420(&mut self, dst: &mut FrameMut<'_>) -> Result<()> {
+        let (luma, chroma) = (self.drawn(Entry::Luma)?, self.drawn(Entry::Chroma)?);
+        scoped(&self.device, "reading back", || {
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            luma.encode_copy(&mut encoder);
+            chroma.encode_copy(&mut encoder);
+            self.queue.submit([encoder.finish()]);
+            let [y, u, v] = dst.planes_mut() else {
+                return Err(internal("I420 has three planes"));
+            };
+            luma.read(&self.device, |j, row| {
+                y.data[j * y.stride..][..row.len()].copy_from_slice(row);
+            })?;
+            chroma.read(&self.device, |j, row| {
+                let (u_row, v_row) = (
+                    &mut u.data[j * u.stride..][..row.len() / 2],
+                    &mut v.data[j * v.stride..][..row.len() / 2],
+                );
+                for ((pair, u), v) in row.chunks_exact(2).zip(u_row).zip(v_row) {
+                    *u = pair[0];
+                    *v = pair[1];
+                }
+            })
+        })
+    }
+
+    /// Checks `dst` against the view: its size, and RGBA8 (or I420 when `yuv_source`).
+    fn check_output(&self, dst: &FrameMut<'_>, yuv_source: bool) -> Result<()> {
         if (dst.width(), dst.height()) != (self.view.width, self.view.height) {
             return Err(Error::OutputLayout(format!(
                 "output is {}×{}, the view is {}×{}",
@@ -773,26 +811,40 @@ impl GpuDewarper {
                 self.view.height
             )));
         }
-        if dst.format() != PixelFormat::Rgba8 {
-            return Err(Error::OutputLayout(format!(
-                "the GPU writes RGBA8, not {:?}",
-                dst.format()
-            )));
+        match dst.format() {
+            PixelFormat::Rgba8 => Ok(()),
+            PixelFormat::I420 if yuv_source => Ok(()),
+            PixelFormat::I420 => Err(Error::OutputLayout(
+                "the GPU writes I420 from I420 or NV12 frames only".into(),
+            )),
+            other => Err(Error::OutputLayout(format!(
+                "the GPU writes RGBA8 or I420, not {other:?}"
+            ))),
         }
-        Ok(())
     }
 
-    /// Dewarps `src` into `dst` (RGBA8, the view's size): upload, draw, read back.
+    /// Dewarps `src` into `dst` (the view's size): upload, draw, read back. `dst` is RGBA8
+    /// from any frame, or I420 from an I420 or NV12 frame (each plane sampled at its own
+    /// resolution, as [`CpuDewarper::dewarp`](crate::CpuDewarper::dewarp) does: video stays
+    /// YUV end to end).
     pub fn dewarp(&mut self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
-        self.check_output(dst)?;
+        self.check_output(dst, src.format().is_yuv())?;
         self.upload(src)?;
+        if dst.format() == PixelFormat::I420 {
+            self.render_outputs(&[
+                (wgpu::TextureFormat::R8Unorm, Entry::Luma),
+                (wgpu::TextureFormat::Rg8Unorm, Entry::Chroma),
+            ])?;
+            return self.read_i420(dst);
+        }
         self.render()?;
         self.read_output(dst)
     }
 
-    /// Dewarps a caller's texture (see [`GpuDewarper::set_source_texture`]) into `dst`.
+    /// Dewarps a caller's texture (see [`GpuDewarper::set_source_texture`]) into `dst`
+    /// (RGBA8).
     pub fn dewarp_texture(&mut self, src: &wgpu::Texture, dst: &mut FrameMut<'_>) -> Result<()> {
-        self.check_output(dst)?;
+        self.check_output(dst, false)?;
         self.set_source_texture(src)?;
         self.render()?;
         self.read_output(dst)
@@ -802,10 +854,8 @@ impl GpuDewarper {
     /// outside the content (tests hold it against the CPU's exact mapping).
     #[cfg(test)]
     pub(crate) fn probe(&mut self) -> Result<Vec<[f32; 4]>> {
-        self.render_output(wgpu::TextureFormat::Rgba32Float, Entry::Probe)?;
-        let Some(output) = &self.output else {
-            return Err(internal("render_output made it"));
-        };
+        self.render_outputs(&[(wgpu::TextureFormat::Rgba32Float, Entry::Probe)])?;
+        let output = self.drawn(Entry::Probe)?;
         let mut encoder = self.device.create_command_encoder(&Default::default());
         output.encode_copy(&mut encoder);
         self.queue.submit([encoder.finish()]);

@@ -16,6 +16,30 @@ pub(crate) enum Entry {
     /// The mapping alone (tests).
     #[cfg_attr(not(test), allow(dead_code))]
     Probe,
+    /// The Y plane of an I420 output (R8, view-sized).
+    Luma,
+    /// The U and V planes of an I420 output (RG8, half the view's size rounded up).
+    Chroma,
+}
+
+impl Entry {
+    /// The fragment entry point in `shaders/dewarp.wgsl`.
+    fn name(self) -> &'static str {
+        match self {
+            Entry::Dewarp => "fs_main",
+            Entry::Probe => "fs_probe",
+            Entry::Luma => "fs_luma",
+            Entry::Chroma => "fs_chroma",
+        }
+    }
+
+    /// The size this entry draws for a view of `view` pixels.
+    pub fn size(self, (w, h): (u32, u32)) -> (u32, u32) {
+        match self {
+            Entry::Chroma => (w.div_ceil(2), h.div_ceil(2)),
+            _ => (w, h),
+        }
+    }
 }
 
 /// What a dewarp pipeline is built for: target format and sample count, entry point, and the
@@ -127,10 +151,7 @@ impl Pipelines {
                 },
                 fragment: Some(wgpu::FragmentState {
                     module,
-                    entry_point: Some(match entry {
-                        Entry::Dewarp => "fs_main",
-                        Entry::Probe => "fs_probe",
-                    }),
+                    entry_point: Some(entry.name()),
                     compilation_options: wgpu::PipelineCompilationOptions {
                         constants: &constants,
                         ..Default::default()

@@ -4,7 +4,8 @@
 #[cfg(test)]
 pub(crate) const CONFIG_WGSL: &str = include_str!("../../shaders/config.wgsl");
 
-/// The dewarp pipeline (`vs_main`, `fs_main`, and `fs_probe` for tests) with its shared math.
+/// The dewarp pipeline (`vs_main`; `fs_main` for RGBA, `fs_luma` + `fs_chroma` for I420,
+/// `fs_probe` for tests) with its shared math.
 pub(crate) const DEWARP_WGSL: &str = concat!(
     include_str!("../../shaders/config.wgsl"),
     include_str!("../../shaders/model.wgsl"),
@@ -51,7 +52,10 @@ mod tests {
     #[test]
     fn dewarp_wgsl_validates() {
         let module = validate("dewarp pipeline", DEWARP_WGSL);
-        assert_eq!(entry_points(&module), ["vs_main", "fs_main", "fs_probe"]);
+        assert_eq!(
+            entry_points(&module),
+            ["vs_main", "fs_main", "fs_probe", "fs_luma", "fs_chroma"]
+        );
     }
 
     #[test]
