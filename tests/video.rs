@@ -665,6 +665,91 @@ fn camera_path_sets_the_view_per_frame() {
     }
 }
 
+/// The GPU backend in the video pipeline (lavapipe here): one clip and camera path
+/// converted on the CPU and on the GPU into raw y4m (lossless), compared plane by plane with
+/// the CPU–GPU tolerance (max |Δ| ≤ 2, ≥ 99.9 % within 1).
+#[cfg(feature = "gpu")]
+#[test]
+fn gpu_backend_converts_video_like_the_cpu() {
+    if std::env::var("OMNIDEWARP_SKIP_GPU_TESTS").as_deref() == Ok("1") {
+        eprintln!("skipping a GPU test (OMNIDEWARP_SKIP_GPU_TESTS=1)");
+        return;
+    }
+    let dir = TempDir::new("gpu");
+    let clip = dir.join("mirror.mp4");
+    make_mirror_clip(
+        &clip,
+        240,
+        12,
+        10,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let view = View::new(
+        Projection::Perspective {
+            fov: 80f64.to_radians(),
+        },
+        Orientation::default(),
+        161,
+        97,
+    )
+    .unwrap();
+    let csv = dir.join("path.csv");
+    std::fs::write(&csv, "time,yaw,pitch,fov\n0,170,-10,90\n1.1,-100,0,50\n").unwrap();
+    let convert_on = |backend: omnidewarp::Backend| {
+        let out = dir.join(&format!("{backend}.y4m"));
+        let mut job = VideoJob::new(
+            VideoInput::new(clip.to_string_lossy()),
+            OutputTarget::File(out.clone()),
+            ring_calibration(240, 0.0),
+            view,
+        );
+        job.path = Some(CameraPath::load(&csv).unwrap());
+        job.options.antialias = false;
+        job.backend = backend;
+        let report = convert(&job).unwrap();
+        assert_eq!(report.frames, 12);
+        (report.backend, decode_all(&out))
+    };
+    let (cpu_backend, cpu) = convert_on(omnidewarp::Backend::Cpu);
+    let (gpu_backend, gpu) = convert_on(omnidewarp::Backend::Gpu);
+    assert!(cpu_backend.starts_with("CPU"), "{cpu_backend}");
+    assert!(gpu_backend.starts_with("GPU"), "{gpu_backend}");
+    assert_eq!(gpu.len(), 12);
+    for (k, ((a, ta), (b, tb))) in cpu.iter().zip(&gpu).enumerate() {
+        assert!((ta - tb).abs() < 1e-6, "frame {k}: timestamps {ta} vs {tb}");
+        for plane in 0..3 {
+            let (pa, pb) = (&a.planes[plane], &b.planes[plane]);
+            let max = pa
+                .iter()
+                .zip(pb)
+                .map(|(x, y)| x.abs_diff(*y))
+                .max()
+                .unwrap();
+            let close = pa
+                .iter()
+                .zip(pb)
+                .filter(|(x, y)| x.abs_diff(**y) <= 1)
+                .count();
+            let within_1 = close as f64 / pa.len() as f64;
+            assert!(
+                max <= 2 && within_1 >= 0.999,
+                "frame {k} plane {plane}: max |Δ| {max}, within 1: {:.3} %",
+                100.0 * within_1
+            );
+        }
+    }
+    eprintln!("video on {gpu_backend}: 12 frames agree with {cpu_backend}");
+}
+
 #[test]
 fn truncated_and_corrupt_inputs_fail_cleanly() {
     let dir = TempDir::new("corrupt");
@@ -1281,6 +1366,25 @@ mirrored = true
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(video_stream(&dir.join("ptz.mov"))["codec_name"], "mpeg4");
         assert_eq!(frame_times(&dir.join("ptz.mov")).len(), 30);
+
+        // The GPU backend (lavapipe here) for a video and for an image sequence (RGBA).
+        if cfg!(feature = "gpu") && std::env::var("OMNIDEWARP_SKIP_GPU_TESTS").as_deref() != Ok("1")
+        {
+            let gpu = ["--size", "160x40", "--frames", "5", "--backend", "gpu"];
+            let out = run(&[&["-o", "gpu.mkv"][..], &gpu].concat());
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains("wrote 5 frames to gpu.mkv (libx264)")
+                    && stderr(&out).contains("dewarped on the GPU"),
+                "{}",
+                stderr(&out)
+            );
+            assert_eq!(frame_times(&dir.join("gpu.mkv")).len(), 5);
+            let out = run(&[&["-o", "g_%02d.png"][..], &gpu].concat());
+            assert!(out.status.success(), "{}", stderr(&out));
+            let png = image::open(dir.join("g_05.png")).unwrap();
+            assert_eq!((png.width(), png.height()), (160, 40));
+        }
 
         // Image sequences and null.
         let out = run(&["-o", "f_%02d.jpg", "--size", "160x40", "--frames", "3"]);

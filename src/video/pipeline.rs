@@ -12,7 +12,7 @@ use super::source::{
     AudioPacket, EndReason, EndStatus, Event, SourceOptions, StreamInfo, VideoInput, VideoSource,
 };
 use super::writer::{EncoderSettings, OutputTarget, Spherical, VideoWriter, WriterConfig};
-use crate::cpu::CpuDewarper;
+use crate::dewarper::{Backend, Dewarper};
 use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor};
 use crate::model::{Calibration, View};
 use crate::options::DewarpOptions;
@@ -71,6 +71,10 @@ pub struct VideoJob {
     pub path: Option<CameraPath>,
     /// Sampling options.
     pub options: DewarpOptions,
+    /// Where frames are dewarped. [`Backend::Auto`] (the default) takes a hardware GPU when
+    /// there is one and the CPU otherwise; both keep the video in YUV (I420/NV12 in, I420
+    /// out).
+    pub backend: Backend,
     /// Called from the calling thread every `progress_interval` and once at the end.
     pub progress: Option<ProgressFn>,
     /// How often `progress` is called.
@@ -92,6 +96,7 @@ impl fmt::Debug for VideoJob {
             .field("view", &self.view)
             .field("path", &self.path.as_ref().map(|p| p.keyframes().len()))
             .field("options", &self.options)
+            .field("backend", &self.backend)
             .field("queue", &self.queue)
             .finish_non_exhaustive()
     }
@@ -115,6 +120,7 @@ impl VideoJob {
             view,
             path: None,
             options: DewarpOptions::default(),
+            backend: Backend::Auto,
             progress: None,
             progress_interval: Duration::from_millis(250),
             cancel: None,
@@ -142,6 +148,8 @@ pub struct VideoReport {
     pub stream_lost: Option<String>,
     /// The encoder used, for encoded outputs.
     pub encoder: Option<String>,
+    /// The backend that dewarped, e.g. `CPU (2 threads)` or `GPU (NVIDIA H200, Vulkan)`.
+    pub backend: String,
     /// The input as opened.
     pub input: StreamInfo,
     /// Notices: reconnections, encoder fallback, audio not copied, …
@@ -237,6 +245,9 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
     job.view.validate()?;
     check_limits(&job.limits)?;
     let started = Instant::now();
+    // Before the input is opened: a GPU that cannot be had fails the job at once.
+    let dewarper = Dewarper::new(job.calibration.clone(), job.view, job.options, job.backend)?;
+    let backend = dewarper.description();
     let images = matches!(job.output, OutputTarget::Images(_));
     let copy_audio = job.encoder.copy_audio && matches!(job.output, OutputTarget::File(_));
     let mut source = VideoSource::open(
@@ -256,7 +267,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
     let (out_tx, out_rx) = sync_channel::<Stage>(job.queue.max(1));
     let (free_tx, free_rx) = channel::<OutBuf>();
     let stage = DewarpStage {
-        dewarper: CpuDewarper::new(job.calibration.clone(), job.view, job.options),
+        dewarper,
         view: job.view,
         path: job.path.clone(),
         limits: job.limits,
@@ -474,6 +485,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
         interrupted,
         stream_lost,
         encoder,
+        backend,
         input: info,
         warnings,
     })
@@ -534,7 +546,7 @@ fn expected_frames(info: &StreamInfo, limits: &Limits) -> Option<u64> {
 /// The dewarp stage: pulls decoded frames, applies limits and the camera path, dewarps into
 /// recycled buffers.
 struct DewarpStage {
-    dewarper: CpuDewarper,
+    dewarper: Dewarper,
     view: View,
     path: Option<CameraPath>,
     limits: Limits,

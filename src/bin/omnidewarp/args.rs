@@ -98,6 +98,16 @@ pub enum BackendArg {
     Gpu,
 }
 
+impl From<BackendArg> for omnidewarp::Backend {
+    fn from(arg: BackendArg) -> Self {
+        match arg {
+            BackendArg::Auto => Self::Auto,
+            BackendArg::Cpu => Self::Cpu,
+            BackendArg::Gpu => Self::Gpu,
+        }
+    }
+}
+
 /// `WxH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Size {
@@ -206,7 +216,8 @@ pub struct ConvertArgs {
     /// Sampling flags.
     #[command(flatten)]
     pub sampling: SamplingArgs,
-    /// Processing backend.
+    /// Processing backend, for stills and videos alike (auto: a hardware GPU when there is
+    /// one, else the CPU; gpu also takes a software rasterizer such as lavapipe).
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
     /// Video flags.

@@ -11,8 +11,8 @@ use omnidewarp::{
 
 use crate::Failure;
 use crate::args::{
-    AntialiasArg, BackendArg, Command, ConvertArgs, DetectArgs, ExportMapArgs, InterpArg,
-    MapFormat, ProjectionArg, RenderMirrorArgs, SamplingArgs, ViewArgs,
+    AntialiasArg, Command, ConvertArgs, DetectArgs, ExportMapArgs, InterpArg, MapFormat,
+    ProjectionArg, RenderMirrorArgs, SamplingArgs, ViewArgs,
 };
 use crate::output::{check_not_input, load_image, output_format, save_image, write_atomically};
 
@@ -165,12 +165,7 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     };
     let view = build_view(&args.view, &calibration)?;
     let options = options(&args.sampling);
-    let backend = match args.backend {
-        BackendArg::Auto => Backend::Auto,
-        BackendArg::Cpu => Backend::Cpu,
-        BackendArg::Gpu => Backend::Gpu,
-    };
-    let mut dewarper = Dewarper::new(calibration, view, options, backend)?;
+    let mut dewarper = Dewarper::new(calibration, view, options, args.backend.into())?;
     log::debug!("dewarping on {}", dewarper.description());
     let out = with_frame(&img, |frame| {
         // The GPU writes RGBA8, as does a fill with transparency; otherwise the output keeps

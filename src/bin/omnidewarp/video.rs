@@ -12,7 +12,7 @@ use omnidewarp::video::{
 use omnidewarp::{DetectOptions, detect_ring};
 
 use crate::Failure;
-use crate::args::{BackendArg, ConvertArgs};
+use crate::args::ConvertArgs;
 use crate::commands::{build_view, load_calibration, options};
 use crate::output::check_not_input;
 
@@ -49,11 +49,6 @@ fn detect_in_first_frame(
 pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     let quiet = log::max_level() < log::LevelFilter::Info;
     let output = output_target(args)?;
-    if args.backend == BackendArg::Gpu {
-        return Err(Failure::usage(
-            "--backend gpu: video conversion runs on the CPU backend",
-        ));
-    }
     let video = &args.video;
     let mut input = VideoInput::new(args.input.to_string_lossy());
     for line in &video.headers {
@@ -75,6 +70,7 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     };
     let mut job = VideoJob::new(input, output.clone(), calibration, view);
     job.options = options(&args.sampling);
+    job.backend = args.backend.into();
     job.path = path;
     job.limits = Limits {
         frames: video.frames,
@@ -121,7 +117,7 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
             message: format!("interrupted; wrote {summary} and finalised it"),
         });
     }
-    log::info!("wrote {summary}");
+    log::info!("wrote {summary}, dewarped on the {}", report.backend);
     Ok(())
 }
 
