@@ -1,6 +1,7 @@
 //! GPU backend stages timed apart: upload (with the mip chain built on the GPU), dispatch
 //! (draw the view into the output texture and wait), readback (copy, map, copy out), and a
-//! whole frame; 1920×1080 perspective output from a 2048² RGBA frame (and I420 upload).
+//! whole frame; 1920×1080 perspective output from a 2048² RGBA frame, and the video path
+//! (I420 planes in, I420 planes out).
 //!
 //! On lavapipe (software Vulkan on the CPU) the numbers are functional only.
 
@@ -10,7 +11,9 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glam::DVec2;
 use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
-use omnidewarp::{DewarpOptions, Frame, FrameMut, GpuDewarper, PixelFormat, Plane, YuvColor};
+use omnidewarp::{
+    DewarpOptions, Frame, FrameMut, GpuDewarper, PixelFormat, Plane, PlaneMut, YuvColor,
+};
 
 const FRAME: u32 = 2048;
 
@@ -153,6 +156,29 @@ fn gpu_stages(c: &mut Criterion) {
             let mut dst =
                 FrameMut::packed(PixelFormat::Rgba8, 1920, 1080, &mut out).expect("output");
             gpu.dewarp(black_box(&frame), &mut dst).expect("dewarp");
+        });
+    });
+    // The video path: YUV planes up, I420 planes back.
+    let (mut y, mut uv) = (vec![0u8; 1920 * 1080], vec![0u8; 960 * 540 * 2]);
+    group.bench_function("frame_2048_i420_to_1920x1080_i420", |b| {
+        b.iter(|| {
+            let (u, v) = uv.split_at_mut(960 * 540);
+            let planes = vec![
+                PlaneMut {
+                    data: &mut y,
+                    stride: 1920,
+                },
+                PlaneMut {
+                    data: u,
+                    stride: 960,
+                },
+                PlaneMut {
+                    data: v,
+                    stride: 960,
+                },
+            ];
+            let mut dst = FrameMut::new(PixelFormat::I420, 1920, 1080, planes).expect("output");
+            gpu.dewarp(black_box(&i420), &mut dst).expect("dewarp");
         });
     });
     group.finish();
