@@ -764,6 +764,114 @@ fn truncated_and_corrupt_inputs_fail_cleanly() {
     assert!(e.contains("missing.mp4"), "{e}");
 }
 
+// ---------------------------------------------------------------------------------------
+// QuickTime spherical metadata; cut files without a frame count
+
+/// Video frames of a file as ffprobe decodes them (`-count_frames`).
+fn decoded_frames(path: &Path) -> u64 {
+    let v = ffprobe_json(
+        path,
+        &[
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+        ],
+    );
+    v["streams"][0]["nb_read_frames"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count for {}: {v}", path.display()))
+}
+
+#[test]
+fn mov_output_carries_spherical_v1_metadata() {
+    let dir = TempDir::new("mov");
+    let clip = dir.join("mirror.mp4");
+    make_mirror_clip(
+        &clip,
+        240,
+        12,
+        24,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let calibration = ring_calibration(240, 0.0);
+    let full = View::new(
+        Projection::Equirect {
+            top: std::f64::consts::FRAC_PI_2,
+            bottom: -std::f64::consts::FRAC_PI_2,
+        },
+        Orientation::default(),
+        256,
+        128,
+    )
+    .unwrap();
+    for (name, view, cropped) in [
+        ("band.mov", band_view(320, 80), true),
+        ("full.mov", full, false),
+    ] {
+        let out = dir.join(name);
+        let mut job = VideoJob::new(
+            VideoInput::new(clip.to_string_lossy()),
+            OutputTarget::File(out.clone()),
+            calibration.clone(),
+            view,
+        );
+        job.encoder = fast_x264();
+        let report = convert(&job).unwrap();
+        assert_eq!(report.frames, 12, "{name}");
+        assert!(
+            !report.warnings.iter().any(|w| w.contains("spherical")),
+            "{name}: {:?}",
+            report.warnings
+        );
+        let stream = video_stream(&out);
+        let side = stream["side_data_list"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let sph = side
+            .iter()
+            .find(|s| s["side_data_type"] == "Spherical Mapping")
+            .unwrap_or_else(|| panic!("{name}: no spherical mapping in {stream}"));
+        assert_eq!(sph["projection"], "equirectangular", "{name}: {sph}");
+        assert_eq!(decoded_frames(&out), 12, "{name}");
+        let bytes = std::fs::read(&out).unwrap();
+        let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(has("<GSpherical:StitchingSoftware>omnidewarp<"), "{name}");
+        assert_eq!(has("CroppedAreaTopPixels"), cropped, "{name}");
+    }
+    // The rewrite leaves no temporary file behind.
+    let left: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Without spherical metadata asked for, the file has none.
+    let out = dir.join("plain.mov");
+    let mut job = VideoJob::new(
+        VideoInput::new(clip.to_string_lossy()),
+        OutputTarget::File(out.clone()),
+        calibration.clone(),
+        full,
+    );
+    job.encoder = EncoderSettings {
+        spherical: false,
+        ..fast_x264()
+    };
+    assert_eq!(convert(&job).unwrap().frames, 12);
+    assert!(video_stream(&out)["side_data_list"].is_null());
+}
+
 #[test]
 fn routes_inputs() {
     assert!(is_video_input("rtsp://cam/stream"));
