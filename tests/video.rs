@@ -849,6 +849,324 @@ fn truncated_and_corrupt_inputs_fail_cleanly() {
     assert!(e.contains("missing.mp4"), "{e}");
 }
 
+// ---------------------------------------------------------------------------------------
+// QuickTime spherical metadata; cut files without a frame count
+
+/// Video frames of a file as ffprobe decodes them (`-count_frames`).
+fn decoded_frames(path: &Path) -> u64 {
+    let v = ffprobe_json(
+        path,
+        &[
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+        ],
+    );
+    v["streams"][0]["nb_read_frames"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count for {}: {v}", path.display()))
+}
+
+#[test]
+fn mov_output_carries_spherical_v1_metadata() {
+    let dir = TempDir::new("mov");
+    let clip = dir.join("mirror.mp4");
+    make_mirror_clip(
+        &clip,
+        240,
+        12,
+        24,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let calibration = ring_calibration(240, 0.0);
+    let full = View::new(
+        Projection::Equirect {
+            top: std::f64::consts::FRAC_PI_2,
+            bottom: -std::f64::consts::FRAC_PI_2,
+        },
+        Orientation::default(),
+        256,
+        128,
+    )
+    .unwrap();
+    for (name, view, cropped) in [
+        ("band.mov", band_view(320, 80), true),
+        ("full.mov", full, false),
+    ] {
+        let out = dir.join(name);
+        let mut job = VideoJob::new(
+            VideoInput::new(clip.to_string_lossy()),
+            OutputTarget::File(out.clone()),
+            calibration.clone(),
+            view,
+        );
+        job.encoder = fast_x264();
+        let report = convert(&job).unwrap();
+        assert_eq!(report.frames, 12, "{name}");
+        assert!(
+            !report.warnings.iter().any(|w| w.contains("spherical")),
+            "{name}: {:?}",
+            report.warnings
+        );
+        let stream = video_stream(&out);
+        let side = stream["side_data_list"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let sph = side
+            .iter()
+            .find(|s| s["side_data_type"] == "Spherical Mapping")
+            .unwrap_or_else(|| panic!("{name}: no spherical mapping in {stream}"));
+        assert_eq!(sph["projection"], "equirectangular", "{name}: {sph}");
+        assert_eq!(decoded_frames(&out), 12, "{name}");
+        let bytes = std::fs::read(&out).unwrap();
+        let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(has("<GSpherical:StitchingSoftware>omnidewarp<"), "{name}");
+        assert_eq!(has("CroppedAreaTopPixels"), cropped, "{name}");
+    }
+    // The rewrite leaves no temporary file behind.
+    let left: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Without spherical metadata asked for, the file has none.
+    let out = dir.join("plain.mov");
+    let mut job = VideoJob::new(
+        VideoInput::new(clip.to_string_lossy()),
+        OutputTarget::File(out.clone()),
+        calibration.clone(),
+        full,
+    );
+    job.encoder = EncoderSettings {
+        spherical: false,
+        ..fast_x264()
+    };
+    assert_eq!(convert(&job).unwrap().frames, 12);
+    assert!(video_stream(&out)["side_data_list"].is_null());
+}
+
+/// The frame count a conversion error says it wrote (0 when it says nothing was).
+fn frames_written(message: &str) -> u64 {
+    if message.contains("nothing was written") {
+        return 0;
+    }
+    let before = message
+        .split(" frames that decoded were written")
+        .next()
+        .filter(|b| b.len() < message.len())
+        .unwrap_or_else(|| panic!("no frame count in: {message}"));
+    before
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count in: {message}"))
+}
+
+/// Checks a conversion of a cut file: an error naming the damage, and an output that is
+/// either absent or holds exactly the frames the error says were written.
+fn assert_reported_cut(result: omnidewarp::Result<omnidewarp::video::VideoReport>, out: &Path) {
+    let e = match result {
+        Ok(r) => panic!("a cut file converted without error ({} frames)", r.frames),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("corrupt or truncated"), "{e}");
+    let n = frames_written(&e);
+    if n == 0 {
+        assert!(!out.exists(), "{e}");
+    } else {
+        assert_eq!(decoded_frames(out), n, "{e}");
+    }
+    eprintln!("{e}");
+}
+
+#[test]
+fn cut_mkv_and_ts_without_frame_counts_are_reported() {
+    let dir = TempDir::new("cut");
+    let calibration = ring_calibration(240, 0.0);
+    let view = band_view(160, 40);
+    let job = |input: &Path, out: &Path| {
+        let mut j = VideoJob::new(
+            VideoInput::new(input.to_string_lossy()),
+            OutputTarget::File(out.to_owned()),
+            calibration.clone(),
+            view,
+        );
+        j.encoder = fast_x264();
+        j.encoder.copy_audio = false;
+        j
+    };
+    // 40 frames at 25 fps (1.6 s), audio running on to 2.5 s.
+    let args = [
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=2.5",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "5",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+    ];
+    let mkv = dir.join("clip.mkv");
+    make_mirror_clip(&mkv, 240, 40, 25, &args);
+    let ts = dir.join("clip.ts");
+    make_mirror_clip(&ts, 240, 40, 25, &args);
+    // Matroska written to a pipe: the segment size is unknown, no statistics tags.
+    let piped = dir.join("piped.mkv");
+    let mut c = ffmpeg();
+    c.arg("-i")
+        .arg(&mkv)
+        .args(["-c", "copy", "-f", "matroska", "pipe:1"])
+        .stdout(std::fs::File::create(&piped).unwrap());
+    run(c);
+
+    // Whole files convert without complaint: no false positives.
+    for whole in [&mkv, &ts, &piped] {
+        let out = dir.join("whole_out.mp4");
+        let r = convert(&job(whole, &out)).unwrap_or_else(|e| panic!("{}: {e}", whole.display()));
+        assert_eq!(r.frames, 40, "{}", whole.display());
+        assert_eq!(decoded_frames(&out), 40);
+    }
+
+    // Cut files are errors, their decodable frames written.
+    let cut = |src: &Path, name: &str, len: usize| {
+        let bytes = std::fs::read(src).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes[..len]).unwrap();
+        (path, bytes.len())
+    };
+    let mkv_len = std::fs::metadata(&mkv).unwrap().len() as usize;
+    let ts_len = std::fs::metadata(&ts).unwrap().len() as usize;
+    assert_eq!(ts_len % 188, 0);
+    let cases = [
+        cut(&mkv, "cut40.mkv", mkv_len * 4 / 10),
+        cut(&mkv, "cut70.mkv", mkv_len * 7 / 10),
+        cut(&mkv, "cut_end.mkv", mkv_len - 30),
+        cut(&ts, "cut40.ts", ts_len * 4 / 10 / 188 * 188 + 100),
+        cut(&ts, "cut70.ts", ts_len * 7 / 10 / 188 * 188 + 17),
+        cut(&ts, "cut_end.ts", ts_len - 100),
+    ];
+    for (path, _) in &cases {
+        let out = dir.join(&format!(
+            "{}_out.mp4",
+            path.file_stem().unwrap().to_string_lossy()
+        ));
+        assert_reported_cut(convert(&job(path, &out)), &out);
+    }
+
+    // Matroska written live but with mkvmerge-style statistics tags: a cut shows against
+    // the frame count, or against the duration.
+    for (name, tag, expect) in [
+        ("frames.mkv", "NUMBER_OF_FRAMES-eng=40", "of its 40 frames"),
+        (
+            "duration.mkv",
+            "DURATION-eng=00:00:01.600000000",
+            "of its 1.600 s",
+        ),
+    ] {
+        let tagged = dir.join(name);
+        let mut c = ffmpeg();
+        c.arg("-i")
+            .arg(&mkv)
+            .args(["-map", "0", "-c", "copy", "-metadata:s:v:0", tag])
+            .args(["-f", "matroska", "pipe:1"])
+            .stdout(std::fs::File::create(&tagged).unwrap());
+        run(c);
+        let out = dir.join("tagged_out.mp4");
+        let r = convert(&job(&tagged, &out)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.frames, 40, "{name}");
+        let len = std::fs::metadata(&tagged).unwrap().len() as usize;
+        let (path, _) = cut(&tagged, &format!("cut_{name}"), len * 6 / 10);
+        let out = dir.join("tagged_cut_out.mp4");
+        let result = convert(&job(&path, &out));
+        if let Err(e) = &result {
+            assert!(e.to_string().contains(expect), "{name}: {e}");
+        }
+        assert_reported_cut(result, &out);
+    }
+
+    // A transport stream cut on a packet boundary is not always knowable: whatever the
+    // outcome, the output is valid.
+    let (boundary, _) = cut(&ts, "boundary.ts", ts_len * 7 / 10 / 188 * 188);
+    let out = dir.join("boundary_out.mp4");
+    match convert(&job(&boundary, &out)) {
+        Ok(r) => {
+            eprintln!("ts cut between packets: {} frames, no error", r.frames);
+            assert_eq!(decoded_frames(&out), r.frames);
+        }
+        Err(e) => {
+            let e = e.to_string();
+            eprintln!("ts cut between packets: {e}");
+            assert!(e.contains("corrupt or truncated"), "{e}");
+        }
+    }
+
+    // The command line: exit status 1, one line naming the damage, a valid output.
+    #[cfg(feature = "cli")]
+    {
+        calibration.save_toml(&dir.join("calib.toml")).unwrap();
+        for (input, output) in [("cut70.mkv", "cli_mkv.mp4"), ("cut40.ts", "cli_ts.mkv")] {
+            let out = Command::new(env!("CARGO_BIN_EXE_omnidewarp"))
+                .args(["convert", input, "--calib", "calib.toml", "-o", output])
+                .args(["--band", "--size", "160x40", "--preset", "ultrafast"])
+                .current_dir(&dir.0)
+                .output()
+                .unwrap();
+            let e = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{input}: {e}");
+            assert!(e.contains("corrupt or truncated"), "{input}: {e}");
+            assert!(!e.contains("panicked"), "{e}");
+            let n = frames_written(&e);
+            let path = dir.join(output);
+            if n == 0 {
+                assert!(!path.exists());
+            } else {
+                assert_eq!(decoded_frames(&path), n, "{e}");
+            }
+        }
+        let whole = Command::new(env!("CARGO_BIN_EXE_omnidewarp"))
+            .args([
+                "convert",
+                "clip.mkv",
+                "--calib",
+                "calib.toml",
+                "-o",
+                "cli_whole.mp4",
+            ])
+            .args(["--band", "--size", "160x40", "--preset", "ultrafast"])
+            .current_dir(&dir.0)
+            .output()
+            .unwrap();
+        assert_eq!(
+            whole.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&whole.stderr)
+        );
+    }
+}
+
 #[test]
 fn routes_inputs() {
     assert!(is_video_input("rtsp://cam/stream"));

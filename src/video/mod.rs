@@ -12,6 +12,7 @@
 //! Credentials in URLs and headers are never printed: every message uses
 //! [`redact`]ed locations.
 
+mod mov;
 mod path;
 mod pipeline;
 mod source;

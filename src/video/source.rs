@@ -193,7 +193,8 @@ pub struct StreamInfo {
     pub time_base: (i32, i32),
     /// Duration, seconds, when known (files, VOD).
     pub duration: Option<f64>,
-    /// Number of video frames, when the container says.
+    /// Number of video frames, when the container says (its frame count, or a Matroska
+    /// `NUMBER_OF_FRAMES` statistics tag).
     pub frame_count: Option<u64>,
     /// Whether this is a live stream (network without a known length, or a device).
     pub live: bool,
@@ -341,7 +342,7 @@ pub struct SourceStats {
     pub frames: u64,
     /// Successful reconnections.
     pub reconnects: u32,
-    /// Packets the demuxer could not read (corrupt or truncated data).
+    /// Packets the demuxer could not read or flagged as corrupt (damaged or truncated data).
     pub read_errors: u64,
     /// Packets the decoder rejected, and frames it flagged as damaged.
     pub decode_errors: u64,
@@ -548,6 +549,9 @@ struct Opened {
     time_base: Rational,
     frame_step: f64,
     start_time: f64,
+    /// Where the video stream should end (seconds, stream time), from a Matroska `DURATION`
+    /// statistics tag.
+    end_time: Option<f64>,
     audio: Option<OpenedAudio>,
     info: StreamInfo,
 }
@@ -698,7 +702,12 @@ fn open_stream(input: &VideoInput, stop: &Arc<AtomicBool>) -> std::result::Resul
         t if t == ff::ffi::AV_NOPTS_VALUE => 0.0,
         t => t as f64 * rational_f64(time_base).unwrap_or(0.0),
     };
-    let frames = video.frames();
+    let metadata = video.metadata();
+    let frames = match video.frames() {
+        n if n > 0 => Some(n as u64),
+        _ => statistics_tag(&metadata, "NUMBER_OF_FRAMES").and_then(|n| n.parse().ok()),
+    };
+    let end_time = statistics_tag(&metadata, "DURATION").and_then(parse_clock);
     let audio = ctx.streams().best(media::Type::Audio).map(|a| OpenedAudio {
         index: a.index(),
         parameters: a.parameters(),
@@ -722,7 +731,7 @@ fn open_stream(input: &VideoInput, stop: &Arc<AtomicBool>) -> std::result::Resul
         frame_rate: rate.map(|r| (r.numerator(), r.denominator())),
         time_base: (time_base.numerator(), time_base.denominator()),
         duration,
-        frame_count: (frames > 0).then_some(frames as u64),
+        frame_count: frames.filter(|&n| n > 0),
         live,
         codec: codec_name,
         container: ctx.format().name().to_owned(),
@@ -738,9 +747,31 @@ fn open_stream(input: &VideoInput, stop: &Arc<AtomicBool>) -> std::result::Resul
         decoder,
         time_base,
         start_time,
+        end_time,
         audio,
         info,
     })
+}
+
+/// A per-track statistics tag as mkvmerge (`NUMBER_OF_FRAMES`, `DURATION`) or FFmpeg's
+/// Matroska muxer (`DURATION`) write it; FFmpeg names it `KEY-lang` for a tagged language.
+fn statistics_tag<'a>(metadata: &'a ff::DictionaryRef<'_>, key: &str) -> Option<&'a str> {
+    metadata.iter().find_map(|(k, v)| {
+        let name = k.split_once('-').map_or(k, |(name, _)| name);
+        name.eq_ignore_ascii_case(key).then_some(v)
+    })
+}
+
+/// Seconds of a `HH:MM:SS.nnnnnnnnn` clock.
+fn parse_clock(text: &str) -> Option<f64> {
+    let mut parts = text.trim().split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let (h, m, s): (u64, u64, f64) = (h.parse().ok()?, m.parse().ok()?, s.parse().ok()?);
+    let t = (h * 3600 + m * 60) as f64 + s;
+    (m < 60 && (0.0..60.0).contains(&s) && t.is_finite()).then_some(t)
 }
 
 /// Opens, retrying a network input per its policy. Each failure is noted.
@@ -818,6 +849,8 @@ struct Decoding {
     /// Video packets read, including those the demuxer marks for discarding (edit lists):
     /// compared with the container's frame count to spot files cut short.
     video_packets: u64,
+    /// The latest video timestamp decoded (seconds, stream time).
+    max_pts: Option<f64>,
     consecutive_read_errors: u32,
     warned_damage: bool,
 }
@@ -850,6 +883,7 @@ impl Decoding {
             start: None,
             stats: SourceStats::default(),
             video_packets: 0,
+            max_pts: None,
             consecutive_read_errors: 0,
             warned_damage: false,
         }
@@ -959,6 +993,11 @@ impl Decoding {
 
     fn on_packet(&mut self, packet: Packet, scaler: &mut Scaler) -> Flow {
         let index = packet.stream();
+        if packet.is_corrupt() {
+            // The demuxer knows the packet is damaged (mpegts: a PES shorter than it
+            // declares, or a continuity counter that skips).
+            self.stats.read_errors += 1;
+        }
         if index == self.opened.video_index {
             self.video_packets += 1;
             if self.opened.decoder.send_packet(&packet).is_err() {
@@ -1001,25 +1040,54 @@ impl Decoding {
         }
     }
 
-    /// At the end of a file: `Failed` when the container promised clearly more frames than
-    /// the demuxer gave packets for (a file cut short, whose demuxer just reports the end).
+    /// At the end of a file: `Failed` when the file shows it was cut short, whose demuxer
+    /// just reports the end:
+    /// - a local Matroska/WebM file shorter than its `Segment` declares (a file written live,
+    ///   with the "unknown" size, cannot tell);
+    /// - a local MPEG-TS file that ends inside a transport packet;
+    /// - clearly fewer video packets than the container's frame count (mp4/mov `nb_frames`,
+    ///   Matroska `NUMBER_OF_FRAMES`);
+    /// - video that stops clearly before the end a Matroska `DURATION` tag gives.
+    ///
+    /// A transport stream cut exactly between packets, between two frames, looks like a
+    /// shorter recording: the format has no index or length to compare with. So does any
+    /// container without one of the facts above (raw streams, y4m, nut, …).
     fn check_complete(&self) -> EndReason {
+        let failed = |why: String| {
+            EndReason::Failed(format!(
+                "{}: the input is corrupt or truncated ({why})",
+                self.input.redacted()
+            ))
+        };
+        if self.input.kind() == InputKind::File {
+            let path = std::path::Path::new(&self.input.location);
+            if let Some(why) = file_cut(path, &self.opened.info.container) {
+                return failed(why);
+            }
+        }
         // After a seek the frames before the start are never decoded: no count to compare.
-        let Some(expected) = self
+        if let Some(expected) = self
             .opened
             .info
             .frame_count
             .filter(|_| self.start.is_none())
-        else {
-            return EndReason::Finished;
-        };
-        let missing = expected.saturating_sub(self.video_packets);
-        if missing > (expected / 100).max(1) {
-            return EndReason::Failed(format!(
-                "{}: the input is corrupt or truncated (it ends after {} of its {expected} frames)",
-                self.input.redacted(),
-                self.video_packets
-            ));
+        {
+            let missing = expected.saturating_sub(self.video_packets);
+            if missing > (expected / 100).max(1) {
+                return failed(format!(
+                    "it ends after {} of its {expected} frames",
+                    self.video_packets
+                ));
+            }
+        }
+        if let (Some(end), Some(last)) = (self.opened.end_time, self.max_pts) {
+            let step = self.opened.frame_step;
+            let reached = last + step;
+            if end - reached > (2.5 * step).max(end * 0.01) {
+                return failed(format!(
+                    "the video ends at {reached:.3} s of its {end:.3} s"
+                ));
+            }
         }
         EndReason::Finished
     }
@@ -1046,6 +1114,9 @@ impl Decoding {
                 self.last_pts.map_or(0.0, |l| l + step)
             }
         };
+        if let Some(r) = raw {
+            self.max_pts = Some(self.max_pts.map_or(r, |m| m.max(r)));
+        }
         let eps = step * 0.25;
         if let Some(until) = self.skip_until {
             if pts <= until + eps {
@@ -1147,6 +1218,94 @@ impl Decoding {
     }
 }
 
+/// Bytes read from the start of a file to find its layout.
+const HEAD_BYTES: u64 = 4096;
+
+/// Why the local `path` (opened by the `container` demuxer) is known to be cut short, from
+/// its size and first bytes; `None` when it is whole or the format cannot tell.
+fn file_cut(path: &std::path::Path, container: &str) -> Option<String> {
+    use std::io::Read;
+    let len = std::fs::metadata(path).ok()?.len();
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(HEAD_BYTES)
+        .read_to_end(&mut head)
+        .ok()?;
+    if container.split(',').any(|c| c == "matroska" || c == "webm") {
+        let end = matroska_segment_end(&head)?;
+        (len < end).then(|| format!("the file has {len} of the {end} bytes its segment declares"))
+    } else if container == "mpegts" {
+        let size = ts_packet_size(&head)?;
+        (len % size != 0).then(|| format!("it ends inside a {size}-byte transport packet"))
+    } else {
+        None
+    }
+}
+
+/// An EBML variable-length integer at the start of `bytes`: (value, length). Element IDs
+/// keep their length marker (`keep_marker`); sizes drop it, and an all-ones size ("unknown")
+/// is `u64::MAX`.
+fn ebml_vint(bytes: &[u8], keep_marker: bool) -> Option<(u64, usize)> {
+    let first = *bytes.first()?;
+    let len = first.leading_zeros() as usize + 1;
+    if len > 8 || bytes.len() < len {
+        return None;
+    }
+    // The marker bit and the zeros before it (all of the first byte for 8-byte vints).
+    let mask = if keep_marker {
+        0xff
+    } else {
+        (0xffu16 >> len) as u8
+    };
+    let mut value = u64::from(first & mask);
+    for &b in &bytes[1..len] {
+        value = value << 8 | u64::from(b);
+    }
+    let all_ones = (1u64 << (7 * len)) - 1;
+    if !keep_marker && value == all_ones {
+        return Some((u64::MAX, len));
+    }
+    Some((value, len))
+}
+
+/// Where the first Matroska `Segment` of a file ends (byte offset), from the file's first
+/// bytes; `None` when its size is unknown (written live) or the bytes are not Matroska.
+fn matroska_segment_end(head: &[u8]) -> Option<u64> {
+    const EBML: u64 = 0x1A45_DFA3;
+    const SEGMENT: u64 = 0x1853_8067;
+    let mut at = 0usize;
+    let mut first = true;
+    loop {
+        let (id, id_len) = ebml_vint(head.get(at..)?, true)?;
+        let (size, size_len) = ebml_vint(head.get(at + id_len..)?, false)?;
+        if first && id != EBML {
+            return None;
+        }
+        first = false;
+        let data = (at + id_len + size_len) as u64;
+        if id == SEGMENT {
+            return (size != u64::MAX).then(|| data.saturating_add(size));
+        }
+        if size == u64::MAX {
+            return None;
+        }
+        at = usize::try_from(data.checked_add(size)?).ok()?;
+    }
+}
+
+/// The transport packet size of an MPEG-TS file (188, 192 for BDAV/m2ts with its 4-byte
+/// timestamp, or 204 with FEC), from the sync bytes of its first packets.
+fn ts_packet_size(head: &[u8]) -> Option<u64> {
+    [(188usize, 0usize), (192, 4), (204, 0)]
+        .into_iter()
+        .find(|&(size, prefix)| {
+            let packets = (head.len().saturating_sub(prefix) / size).min(8);
+            packets >= 2 && (0..packets).all(|k| head[prefix + k * size] == 0x47)
+        })
+        .map(|(size, _)| size as u64)
+}
+
 /// A cached swscale context and the (format, width, height) it converts from.
 type Scaler = Option<(ff::software::scaling::Context, (Pixel, u32, u32))>;
 
@@ -1218,4 +1377,104 @@ fn color_of(frame: &frame::Video, full: bool) -> YuvColor {
         YuvRange::Limited
     };
     YuvColor { matrix, range }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An EBML element with a 1-byte ID (or the 4-byte ones below) and an 8-byte size.
+    fn element(id: &[u8], size: Option<u64>, data: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        match size {
+            Some(n) => {
+                out.push(0x01);
+                out.extend_from_slice(&n.to_be_bytes()[1..]);
+            }
+            None => out.extend_from_slice(&[0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+        }
+        out.extend_from_slice(data);
+        out
+    }
+
+    #[test]
+    fn ebml_vints() {
+        assert_eq!(ebml_vint(&[0x81], false), Some((1, 1)));
+        assert_eq!(ebml_vint(&[0x40, 0x02], false), Some((2, 2)));
+        assert_eq!(ebml_vint(&[0xff], false), Some((u64::MAX, 1)));
+        assert_eq!(
+            ebml_vint(&[0x01, 0, 0, 0, 0, 0, 0x01, 0x02], false),
+            Some((258, 8))
+        );
+        assert_eq!(
+            ebml_vint(&[0x1a, 0x45, 0xdf, 0xa3], true),
+            Some((0x1A45_DFA3, 4))
+        );
+        assert_eq!(ebml_vint(&[0x00, 1, 2], false), None);
+        assert_eq!(ebml_vint(&[0x20, 1], false), None, "cut short");
+    }
+
+    #[test]
+    fn matroska_segment_sizes() {
+        let header = element(
+            &[0x1a, 0x45, 0xdf, 0xa3],
+            Some(5),
+            &[0x42, 0x86, 0x81, 0x01, 0],
+        );
+        let void = [0xec, 0x83, 0, 0, 0];
+        let segment_id = [0x18, 0x53, 0x80, 0x67];
+        let mut file = header.clone();
+        file.extend_from_slice(&void);
+        let data_start = (file.len() + 4 + 8) as u64;
+        file.extend(element(&segment_id, Some(1000), &[0; 16]));
+        assert_eq!(matroska_segment_end(&file), Some(data_start + 1000));
+        // Written live: the size is unknown.
+        let mut live = header.clone();
+        live.extend(element(&segment_id, None, &[0; 16]));
+        assert_eq!(matroska_segment_end(&live), None);
+        // Not Matroska, or cut before the segment.
+        assert_eq!(matroska_segment_end(&[0x47; 64]), None);
+        assert_eq!(matroska_segment_end(&header), None);
+    }
+
+    #[test]
+    fn ts_packet_sizes() {
+        let packets = |size: usize, prefix: usize, n: usize| {
+            let mut out = vec![0u8; size * n];
+            for k in 0..n {
+                out[k * size + prefix] = 0x47;
+            }
+            out
+        };
+        assert_eq!(ts_packet_size(&packets(188, 0, 10)), Some(188));
+        assert_eq!(ts_packet_size(&packets(192, 4, 10)), Some(192));
+        assert_eq!(ts_packet_size(&packets(204, 0, 10)), Some(204));
+        assert_eq!(
+            ts_packet_size(&packets(188, 0, 1)),
+            None,
+            "one packet tells nothing"
+        );
+        assert_eq!(ts_packet_size(&[0u8; 2000]), None);
+    }
+
+    #[test]
+    fn clocks() {
+        assert_eq!(parse_clock("00:00:01.200000000"), Some(1.2));
+        assert_eq!(parse_clock("01:02:03.5"), Some(3723.5));
+        assert_eq!(parse_clock("00:61:00"), None);
+        assert_eq!(parse_clock("1.5"), None);
+        assert_eq!(parse_clock("a:b:c"), None);
+    }
+
+    #[test]
+    fn statistics_tags_with_and_without_language() {
+        let mut d = ff::Dictionary::new();
+        d.set("NUMBER_OF_FRAMES-eng", "42");
+        d.set("DURATION", "00:00:01.000000000");
+        d.set("BPS", "1000");
+        let r: &ff::DictionaryRef<'_> = &d;
+        assert_eq!(statistics_tag(r, "NUMBER_OF_FRAMES"), Some("42"));
+        assert_eq!(statistics_tag(r, "duration"), Some("00:00:01.000000000"));
+        assert_eq!(statistics_tag(r, "TITLE"), None);
+    }
 }

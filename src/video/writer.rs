@@ -8,6 +8,7 @@ use ff::format::Pixel;
 use ff::{Dictionary, Packet, Rational, codec, encoder, format, frame};
 use ffmpeg_next as ff;
 
+use super::mov;
 use super::source::{AudioPacket, AudioParameters};
 use crate::frame::{Frame, PixelFormat, YuvColor, YuvMatrix, YuvRange};
 use crate::model::{Projection, View};
@@ -105,8 +106,8 @@ pub struct EncoderSettings {
     pub preset: Option<String>,
     /// Extra encoder options passed to FFmpeg.
     pub options: Vec<(String, String)>,
-    /// Write equirectangular spherical metadata (mp4/mov `sv3d`/`st3d`, Matroska
-    /// `Projection`) when the view is equirectangular.
+    /// Write equirectangular spherical metadata (mp4 `sv3d`/`st3d`, a mov Spherical Video V1
+    /// `uuid` box, Matroska `Projection`) when the view is equirectangular.
     pub spherical: bool,
     /// Copy the input's audio into the output when the container can hold it.
     pub copy_audio: bool,
@@ -201,6 +202,8 @@ struct Encoded {
     last_ticks: Option<i64>,
     warned_timestamps: bool,
     audio: Option<AudioOut>,
+    /// Spherical Video V1 XML to add to a finished `.mov` (whose muxer writes no `sv3d`).
+    mov_spherical: Option<(PathBuf, String)>,
 }
 
 struct AudioOut {
@@ -363,7 +366,7 @@ impl VideoWriter {
             return Ok(());
         }
         self.finished = true;
-        if let Kind::Encoded(e) = &mut self.kind {
+        if let Kind::Encoded(e) = std::mem::replace(&mut self.kind, Kind::Null) {
             e.finish(&self.name)?;
         }
         Ok(())
@@ -534,7 +537,7 @@ impl Encoded {
             }
             None => None,
         };
-        let spherical_containers = ["mp4", "matroska"];
+        let spherical_containers = ["mp4", "matroska", "mov"];
         if config.spherical.is_some()
             && settings.spherical
             && !spherical_containers.contains(&container.as_str())
@@ -544,6 +547,13 @@ impl Encoded {
                  use .mp4 or .mkv for 360° players"
             ));
         }
+        let mov_spherical = match config.spherical {
+            Some(s) if settings.spherical && container == "mov" => Some((
+                path.to_owned(),
+                mov::spherical_v1_xml(s, config.width, config.height),
+            )),
+            _ => None,
+        };
         let mut header_opts = Dictionary::new();
         if config.spherical.is_some() && settings.spherical {
             // The mp4/mov muxer writes `sv3d`/`st3d` only at this compliance level.
@@ -580,6 +590,7 @@ impl Encoded {
             last_ticks: None,
             warned_timestamps: false,
             audio,
+            mov_spherical,
         })
     }
 
@@ -672,7 +683,9 @@ impl Encoded {
             .map_err(|e| ffmpeg_error(name, "writing audio failed", e))
     }
 
-    fn finish(&mut self, name: &str) -> Result<()> {
+    /// Flushes the encoder, writes the trailer and closes the file; then adds the `.mov`
+    /// spherical metadata (a failure there leaves the file as the muxer wrote it, and warns).
+    fn finish(mut self: Box<Self>, name: &str) -> Result<()> {
         let flushed = match self.encoder.send_eof() {
             Ok(()) => self.drain(name),
             Err(e) => Err(ffmpeg_error(name, "flushing the encoder failed", e)),
@@ -681,7 +694,20 @@ impl Encoded {
             .octx
             .write_trailer()
             .map_err(|e| ffmpeg_error(name, "cannot write the trailer", e));
-        flushed.and(trailer)
+        let done = flushed.and(trailer);
+        let Self {
+            octx,
+            mov_spherical,
+            ..
+        } = *self;
+        // Closes the file.
+        drop(octx);
+        if let (Ok(()), Some((path, xml))) = (&done, mov_spherical) {
+            if let Err(e) = mov::add_spherical_v1(&path, &xml) {
+                log::warn!("{name}: spherical metadata not added: {e}");
+            }
+        }
+        done
     }
 }
 
