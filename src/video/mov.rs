@@ -2,13 +2,14 @@
 //! writes `sv3d`/`st3d` in mp4 mode only, so a finished `.mov` gets a `uuid` box holding
 //! the V1 RDF/XML inserted into its video track.
 //!
-//! The rewrite only moves bytes that come after the `moov` box, so it is done only when
-//! `moov` follows every `mdat` (FFmpeg's layout without `+faststart`): chunk offsets into
-//! the media data stay valid.
+//! No media byte moves, so every chunk offset stays valid whatever the layout (moov last,
+//! `+faststart`, fragments): a copy of `moov` with the box inserted is appended to the file,
+//! then the old `moov` becomes a `free` box. The cost is one `moov` (kilobytes to a few
+//! megabytes), not a copy of the file.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::writer::Spherical;
 
@@ -19,9 +20,6 @@ const SPHERICAL_V1_UUID: [u8; 16] = [
 
 /// The largest `moov` box read into memory.
 const MAX_MOOV: u64 = 512 << 20;
-
-/// Boxes after `moov` whose position other boxes record: moving them would break the file.
-const POSITIONED: [&[u8; 4]; 4] = [b"mdat", b"moof", b"mfra", b"sidx"];
 
 /// The Spherical Video V1 RDF/XML for an equirectangular frame of `width`×`height` covering
 /// 360° of heading and the elevations of `s`. A band that does not reach both poles gets the
@@ -80,8 +78,7 @@ pub(crate) fn spherical_v1_box(xml: &str) -> Vec<u8> {
 /// Why a file was left as it was.
 #[derive(Debug)]
 pub(crate) enum Skipped {
-    /// The file is not laid out so that the box can be inserted safely (moov first,
-    /// fragmented, no video track, …).
+    /// The file has no box to insert into (no `moov` or video track) or is malformed.
     Layout(String),
     /// Reading or writing failed.
     Io(std::io::Error),
@@ -252,15 +249,22 @@ fn top_level(file: &mut (impl Read + Seek), len: u64) -> Result<Vec<BoxHeader>, 
     Ok(out)
 }
 
-/// Copies `src` to `dst` with `new_box` inserted into the video track (see
-/// [`insert_into_video_trak`]). `src` must hold `moov` after every `mdat`.
-pub(crate) fn copy_with_box(
-    src: &mut (impl Read + Seek),
-    dst: &mut impl Write,
+/// How to retire the old `moov` once its copy is safely written: the bytes to write at
+/// `at` (the type `free`, after an explicit size where the box ran to the end of the file).
+#[derive(Debug)]
+struct Retire {
+    at: u64,
+    header: Vec<u8>,
+}
+
+/// Appends to `file` a copy of its `moov` with `new_box` inserted into the video track (see
+/// [`insert_into_video_trak`]); returns how to retire the old one.
+fn append_moov_copy(
+    file: &mut (impl Read + Write + Seek),
     new_box: &[u8],
-) -> Result<(), Skipped> {
-    let len = src.seek(SeekFrom::End(0))?;
-    let boxes = top_level(src, len)?;
+) -> Result<Retire, Skipped> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let boxes = top_level(file, len)?;
     let mut moovs = boxes.iter().filter(|b| &b.kind == b"moov");
     let moov = *moovs.next().ok_or_else(|| layout("no moov box"))?;
     if moovs.next().is_some() {
@@ -268,55 +272,62 @@ pub(crate) fn copy_with_box(
     }
     if let Some(b) = boxes
         .iter()
-        .find(|b| b.start > moov.start && POSITIONED.contains(&&b.kind))
+        .find(|b| b.coding == SizeCoding::ToEnd && b.start != moov.start)
     {
         return Err(layout(format!(
-            "a `{}` box follows moov (moov first, or a fragmented file)",
+            "the last box, `{}`, runs to the end of the file",
             String::from_utf8_lossy(&b.kind)
         )));
     }
-    if moov.end - moov.start > MAX_MOOV {
+    let moov_len = moov.end - moov.start;
+    if moov_len > MAX_MOOV {
         return Err(layout("the moov box is too large to rewrite"));
     }
-    src.seek(SeekFrom::Start(0))?;
-    std::io::copy(&mut (&mut *src).take(moov.start), dst)?;
-    let mut bytes = vec![0u8; (moov.end - moov.start) as usize];
-    src.read_exact(&mut bytes)?;
-    // A top-level moov coded "to the end of the file" stays so: it still is.
+    file.seek(SeekFrom::Start(moov.start))?;
+    let mut bytes = vec![0u8; moov_len as usize];
+    file.read_exact(&mut bytes)?;
+    // The copy is the last box: one coded "to the end of the file" stays so.
     insert_into_video_trak(&mut bytes, new_box)?;
-    dst.write_all(&bytes)?;
-    std::io::copy(src, dst)?;
-    Ok(())
+    file.seek(SeekFrom::Start(len))?;
+    file.write_all(&bytes)?;
+    Ok(if moov.coding == SizeCoding::ToEnd {
+        let size = u32::try_from(moov_len).map_err(|_| layout("the moov box is too large"))?;
+        Retire {
+            at: moov.start,
+            header: [&size.to_be_bytes()[..], b"free"].concat(),
+        }
+    } else {
+        Retire {
+            at: moov.start + 4,
+            header: b"free".to_vec(),
+        }
+    })
 }
 
-/// Adds Spherical Video V1 metadata to the finished QuickTime file at `path`: the file is
-/// rewritten into a temporary file beside it, which replaces it once complete, so `path`
-/// always holds a whole file.
+/// Turns the old `moov` into a `free` box of the same size.
+fn retire(file: &mut (impl Write + Seek), r: &Retire) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(r.at))?;
+    file.write_all(&r.header)
+}
+
+/// Adds Spherical Video V1 metadata to the finished QuickTime file at `path`, in place (see
+/// the module doc). The file is whole at every step: until the old `moov` is retired (after
+/// its copy is on disk) demuxers read the first, unchanged one, and a failed append is cut
+/// off again.
 pub(crate) fn add_spherical_v1(path: &Path, xml: &str) -> Result<(), Skipped> {
-    let new_box = spherical_v1_box(xml);
-    let tmp = temporary_beside(path);
-    let result = (|| {
-        let mut src = File::open(path)?;
-        let mut dst = std::io::BufWriter::new(File::create(&tmp)?);
-        copy_with_box(&mut src, &mut dst, &new_box)?;
-        let file = dst.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// A hidden temporary path beside `path` (same folder, so the rename is atomic).
-fn temporary_beside(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.sv1.tmp", std::process::id()))
+    let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    let appended = append_moov_copy(&mut file, &spherical_v1_box(xml))
+        .and_then(|r| Ok(file.sync_data().map(|()| r)?));
+    let plan = match appended {
+        Ok(plan) => plan,
+        Err(e) => {
+            let _ = file.set_len(len).and_then(|()| file.sync_data());
+            return Err(e);
+        }
+    };
+    retire(&mut file, &plan)?;
+    Ok(file.sync_data()?)
 }
 
 #[cfg(test)]
@@ -382,117 +393,132 @@ mod tests {
     }
 
     fn rewrite(input: &[u8]) -> Result<Vec<u8>, Skipped> {
+        let mut file = Cursor::new(input.to_vec());
+        let plan = append_moov_copy(&mut file, &spherical_v1_box("<x/>"))?;
+        retire(&mut file, &plan)?;
+        Ok(file.into_inner())
+    }
+
+    /// The boxes of `bytes` at the top level and inside `moov`/`trak`/`mdia`.
+    fn boxes(bytes: &[u8]) -> Vec<(usize, String, u64)> {
         let mut out = Vec::new();
-        copy_with_box(&mut Cursor::new(input), &mut out, &spherical_v1_box("<x/>"))?;
-        Ok(out)
+        tree(bytes, 0, bytes.len() as u64, 0, &mut out);
+        out
+    }
+
+    /// `moov`'s tree with `n` bytes of uuid after the tkhd of its `video_trak`-th track.
+    fn grown(moov: &[u8], video_trak: usize, n: u64) -> Vec<(usize, String, u64)> {
+        let mut e = Vec::new();
+        let mut traks = 0;
+        for (d, k, s) in boxes(moov) {
+            traks += usize::from(k == "trak");
+            let size = match k.as_str() {
+                "moov" => s + n,
+                "trak" if traks == video_trak => s + n,
+                _ => s,
+            };
+            let after_tkhd = k == "tkhd" && traks == video_trak;
+            e.push((d, k, size));
+            if after_tkhd {
+                e.push((2, "uuid".into(), n));
+            }
+        }
+        e
     }
 
     #[test]
-    fn inserts_into_the_video_track_and_grows_its_ancestors() {
-        let sound = trak(b"soun", 1);
-        let video = trak(b"vide", 2);
+    fn appends_a_grown_moov_and_frees_the_old_one() {
         let moov = bx(
             b"moov",
-            &[bx(b"mvhd", &[0; 100]), sound.clone(), video.clone()].concat(),
+            &[bx(b"mvhd", &[0; 100]), trak(b"soun", 1), trak(b"vide", 2)].concat(),
         );
-        let input = file(&moov, &bx(b"free", &[0; 4]));
+        let tail = bx(b"free", &[0; 4]);
+        let input = file(&moov, &tail);
         let out = rewrite(&input).unwrap();
         let added = spherical_v1_box("<x/>");
-        assert_eq!(out.len(), input.len() + added.len());
-        let mut before = Vec::new();
-        tree(&input, 0, input.len() as u64, 0, &mut before);
-        let mut after = Vec::new();
-        tree(&out, 0, out.len() as u64, 0, &mut after);
         let n = added.len() as u64;
-        let expect: Vec<(usize, String, u64)> = {
-            let mut e = Vec::new();
-            let mut trak_seen = 0;
-            for (d, k, s) in &before {
-                let grown = match k.as_str() {
-                    "moov" => s + n,
-                    "trak" => {
-                        trak_seen += 1;
-                        if trak_seen == 2 { s + n } else { *s }
-                    }
-                    _ => *s,
-                };
-                e.push((*d, k.clone(), grown));
-                if k == "tkhd" && trak_seen == 2 {
-                    e.push((2, "uuid".into(), n));
-                }
-            }
-            e
-        };
-        assert_eq!(after, expect);
-        // The box sits right after the video track's tkhd, UUID and payload intact.
-        let video_at = input.len() - 12 - video.len();
-        let uuid_at = video_at + 8 + 92;
-        assert_eq!(&out[uuid_at..uuid_at + n as usize], &added[..]);
-        assert_eq!(&out[uuid_at + 8..uuid_at + 24], &SPHERICAL_V1_UUID);
-        // Everything before moov is untouched (chunk offsets stay valid).
-        let moov_at = input.len() - 12 - moov.len();
-        assert_eq!(&out[..moov_at], &input[..moov_at]);
+        // Every byte of the input stays where it was but the old moov's type.
+        let moov_at = input.len() - tail.len() - moov.len();
+        assert_eq!(&out[..moov_at + 4], &input[..moov_at + 4]);
+        assert_eq!(&out[moov_at + 4..moov_at + 8], b"free");
+        assert_eq!(&out[moov_at + 8..input.len()], &input[moov_at + 8..]);
+        // Then the copy: the video track (the second) holds the uuid right after its tkhd.
+        let copy = &out[input.len()..];
+        assert_eq!(copy.len() as u64, moov.len() as u64 + n);
+        assert_eq!(boxes(copy), grown(&moov, 2, n));
+        let uuid_at = 8 + 108 + trak(b"soun", 1).len() + 8 + 92;
+        assert_eq!(&copy[uuid_at..uuid_at + added.len()], &added[..]);
+        assert_eq!(&copy[uuid_at + 8..uuid_at + 24], &SPHERICAL_V1_UUID);
+        let top: Vec<String> = boxes(&out)
+            .into_iter()
+            .filter(|b| b.0 == 0)
+            .map(|b| b.1)
+            .collect();
+        assert_eq!(top, ["ftyp", "wide", "mdat", "free", "free", "moov"]);
     }
 
     #[test]
     fn handles_64_bit_and_to_the_end_sizes() {
-        // moov and the video trak with 64-bit sizes.
+        let n = spherical_v1_box("<x/>").len() as u64;
+        // moov and the video trak with 64-bit sizes: the copy keeps them 64-bit.
         let video = large(b"trak", &trak(b"vide", 3)[8..]);
         let moov = large(b"moov", &[bx(b"mvhd", &[0; 100]), video].concat());
         let input = file(&moov, &[]);
         let out = rewrite(&input).unwrap();
-        let n = spherical_v1_box("<x/>").len() as u64;
-        let mut after = Vec::new();
-        tree(&out, 0, out.len() as u64, 0, &mut after);
-        let sizes: Vec<(&str, u64)> = after.iter().map(|(_, k, s)| (k.as_str(), *s)).collect();
-        assert!(
-            sizes.contains(&("moov", moov.len() as u64 + n)),
-            "{sizes:?}"
-        );
-        assert!(sizes.contains(&("trak", video_len(&moov) + n)), "{sizes:?}");
-        assert!(sizes.contains(&("uuid", n)), "{sizes:?}");
+        let copy = &out[input.len()..];
+        assert_eq!(&copy[..8], &[&1u32.to_be_bytes()[..], b"moov"].concat()[..]);
+        assert_eq!(boxes(copy), grown(&moov, 1, n));
         let moov_at = input.len() - moov.len();
-        assert_eq!(&out[moov_at..moov_at + 4], &1u32.to_be_bytes());
+        assert_eq!(
+            &out[moov_at..moov_at + 8],
+            &[0, 0, 0, 1, b'f', b'r', b'e', b'e']
+        );
 
-        // A moov whose size is 0 ("to the end of the file") stays 0 and still ends there.
+        // A moov whose size is 0 ("to the end of the file"): the old one gets its explicit
+        // size as it becomes free, the copy (now last) keeps 0.
         let mut moov0 = bx(
             b"moov",
             &[bx(b"mvhd", &[0; 100]), trak(b"vide", 4)].concat(),
         );
+        let explicit = moov0.clone();
         moov0[..4].copy_from_slice(&0u32.to_be_bytes());
         let input = file(&moov0, &[]);
         let out = rewrite(&input).unwrap();
         let moov_at = input.len() - moov0.len();
-        assert_eq!(&out[moov_at..moov_at + 4], &0u32.to_be_bytes());
-        let mut after = Vec::new();
-        tree(&out, 0, out.len() as u64, 0, &mut after);
-        assert!(
-            after.iter().any(|(_, k, s)| k == "uuid" && *s == n),
-            "{after:?}"
+        assert_eq!(
+            &out[moov_at..moov_at + 8],
+            &[&(moov0.len() as u32).to_be_bytes()[..], b"free"].concat()[..]
         );
-    }
-
-    fn video_len(moov: &[u8]) -> u64 {
-        let top = parse_header(moov, 0, moov.len() as u64).unwrap();
-        let trak = children(moov, top.header, top.end)
-            .unwrap()
-            .into_iter()
-            .find(|b| &b.kind == b"trak")
-            .unwrap();
-        trak.end - trak.start
+        assert_eq!(&out[input.len()..input.len() + 4], &0u32.to_be_bytes());
+        let mut expect = grown(&explicit, 1, n);
+        expect[0].2 = (out.len() - input.len()) as u64;
+        assert_eq!(boxes(&out[input.len()..]), expect);
     }
 
     #[test]
-    fn refuses_what_it_cannot_rewrite_safely() {
+    fn moov_first_files_keep_their_media_in_place() {
+        // +faststart: moov before mdat. Nothing moves, so the chunk offsets stay right.
         let moov = bx(
             b"moov",
             &[bx(b"mvhd", &[0; 100]), trak(b"vide", 5)].concat(),
         );
-        // moov before mdat (+faststart): the chunk offsets would move.
         let mut fast = bx(b"ftyp", b"qt  \0\0\0\0qt  ");
+        let moov_at = fast.len();
         fast.extend_from_slice(&moov);
         fast.extend(bx(b"mdat", &[7u8; 100]));
-        assert!(matches!(rewrite(&fast), Err(Skipped::Layout(m)) if m.contains("mdat")));
+        let out = rewrite(&fast).unwrap();
+        assert_eq!(&out[moov_at + 8..fast.len()], &fast[moov_at + 8..]);
+        assert_eq!(&out[moov_at + 4..moov_at + 8], b"free");
+        let n = spherical_v1_box("<x/>").len() as u64;
+        assert_eq!(boxes(&out[fast.len()..]), grown(&moov, 1, n));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_rewrite() {
+        let moov = bx(
+            b"moov",
+            &[bx(b"mvhd", &[0; 100]), trak(b"vide", 5)].concat(),
+        );
         // No video track.
         let audio_only = bx(
             b"moov",
@@ -500,6 +526,12 @@ mod tests {
         );
         assert!(
             matches!(rewrite(&file(&audio_only, &[])), Err(Skipped::Layout(m)) if m.contains("video"))
+        );
+        // A box after moov that runs to the end of the file would swallow the copy.
+        let mut open_tail = bx(b"free", &[0; 4]);
+        open_tail[..4].copy_from_slice(&0u32.to_be_bytes());
+        assert!(
+            matches!(rewrite(&file(&moov, &open_tail)), Err(Skipped::Layout(m)) if m.contains("end"))
         );
         // A box that claims more than its parent holds.
         let mut bad = moov.clone();
