@@ -2007,21 +2007,22 @@ mod rtsp {
         assert_eq!(report.frames, 10);
         assert_eq!(frame_times(&out).len(), 10);
 
-        // None or wrong ones: a clear error without the secrets, quickly.
+        // None or wrong ones: a clear error without the secrets, at once: a refusal (401) is
+        // not retried (the policy here would take > 4 s), resending wrong credentials can
+        // lock a camera's account.
         for url in [
             format!("rtsp://127.0.0.1:{port}/live"),
             format!("rtsp://{USER}:wr0ngPa55@127.0.0.1:{port}/live"),
             format!("rtsp://n0tTheUser:{PASSWORD}@127.0.0.1:{port}/live"),
         ] {
-            let mut input = input(url, "tcp");
-            input.reconnect = Reconnect::disabled();
+            let input = input(url, "tcp");
             let dbg = format!("{input:?}");
             let t = Instant::now();
             let e = VideoSource::open(&input, &SourceOptions::default())
-                .err()
-                .expect("opens without the right credentials")
+                .expect_err("opened without the right credentials")
                 .to_string();
-            assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+            assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+            assert!(!e.contains("retries"), "{e}");
             assert!(e.contains("127.0.0.1") && e.contains("401"), "{e}");
             for secret in [PASSWORD, "wr0ngPa55", USER, "n0tTheUser"] {
                 assert!(!e.contains(secret), "{e}");
@@ -2118,7 +2119,7 @@ mod rtsp {
 
         /// `omnidewarp convert rtsp://…` with the CLI's defaults (no transport flag: FFmpeg
         /// asks for UDP first; the server, like some cameras, answers 461 and FFmpeg falls
-        /// back to TCP), then wrong credentials: exit 1, one clear line, no secrets.
+        /// back to TCP), then wrong credentials: exit 1 at once, a clear line, no secrets.
         #[test]
         fn cli_converts_rtsp_and_hides_credentials() {
             let dir = TempDir::new("rtsp-cli");
@@ -2163,6 +2164,9 @@ mod rtsp {
                 "{e}"
             );
             assert!(!e.contains("panicked"), "{e}");
+            // Not retried with the default policy (which would wait 15 s).
+            assert!(!e.contains("retrying"), "{e}");
+            assert!(took < Duration::from_secs(5), "{took:?}");
             for secret in ["wr0ngPa55", USER] {
                 assert!(!e.contains(secret), "{e}");
             }
