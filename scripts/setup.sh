@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing omnidewarp needs on Debian/Ubuntu (as root or via sudo):
 # a C toolchain for the FFmpeg bindings, FFmpeg's libraries and CLI (video feature and its
-# tests), Mesa's software Vulkan "lavapipe" (GPU tests without a GPU), and Rust if missing.
+# tests), Mesa's software Vulkan "lavapipe" (GPU tests without a GPU), GStreamer's RTSP
+# server for Debian's /usr/bin/python3 (the RTSP tests' server), and Rust if missing.
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   libavdevice-dev libswresample-dev ffmpeg
   mesa-vulkan-drivers libvulkan1 libegl1 libegl-mesa0 libgl1-mesa-dri
   curl ca-certificates python3
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
 
 sudo=""

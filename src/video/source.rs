@@ -562,12 +562,42 @@ struct OpenedAudio {
     time_base: Rational,
 }
 
+/// Why opening an input failed.
+#[derive(Debug)]
+struct OpenError {
+    message: String,
+    /// The server turned the credentials down (HTTP/RTSP 401 or 403): retrying cannot help,
+    /// and resending wrong credentials can lock the account on an IP camera.
+    refused: bool,
+}
+
+impl From<String> for OpenError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            refused: false,
+        }
+    }
+}
+
+impl From<&str> for OpenError {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Opens the demuxer with our options, an interrupt callback and (for devices or when asked)
 /// a forced input format.
 fn open_context(
     input: &VideoInput,
     stop: &Arc<AtomicBool>,
-) -> std::result::Result<format::context::Input, String> {
+) -> std::result::Result<format::context::Input, OpenError> {
     let kind = input.kind();
     let mut dict = Dictionary::new();
     let scheme = scheme(&input.location).unwrap_or_default();
@@ -634,10 +664,9 @@ fn open_context(
                 let f = ff::ffi::av_find_input_format(name.as_ptr());
                 if f.is_null() {
                     ff::ffi::avformat_free_context(ps);
-                    return Err(format!(
-                        "FFmpeg has no input format `{}`",
-                        name.to_string_lossy()
-                    ));
+                    return Err(
+                        format!("FFmpeg has no input format `{}`", name.to_string_lossy()).into(),
+                    );
                 }
                 f
             }
@@ -647,12 +676,19 @@ fn open_context(
         let res = ff::ffi::avformat_open_input(&mut ps, location.as_ptr(), ifmt as _, &mut opts);
         drop(Dictionary::own(opts));
         if res < 0 {
-            return Err(ff::Error::from(res).to_string());
+            let error = ff::Error::from(res);
+            return Err(OpenError {
+                message: error.to_string(),
+                refused: matches!(
+                    error,
+                    ff::Error::HttpUnauthorized | ff::Error::HttpForbidden
+                ),
+            });
         }
         let res = ff::ffi::avformat_find_stream_info(ps, std::ptr::null_mut());
         if res < 0 {
             ff::ffi::avformat_close_input(&mut ps);
-            return Err(format!("cannot read stream info: {}", ff::Error::from(res)));
+            return Err(format!("cannot read stream info: {}", ff::Error::from(res)).into());
         }
         Ok(format::context::Input::wrap_with_interrupt(
             ps,
@@ -667,7 +703,10 @@ fn rational_f64(r: Rational) -> Option<f64> {
 }
 
 /// Opens the input and its video decoder.
-fn open_stream(input: &VideoInput, stop: &Arc<AtomicBool>) -> std::result::Result<Opened, String> {
+fn open_stream(
+    input: &VideoInput,
+    stop: &Arc<AtomicBool>,
+) -> std::result::Result<Opened, OpenError> {
     let kind = input.kind();
     let ctx = open_context(input, stop)?;
     let video = ctx
@@ -774,7 +813,8 @@ fn parse_clock(text: &str) -> Option<f64> {
     (m < 60 && (0.0..60.0).contains(&s) && t.is_finite()).then_some(t)
 }
 
-/// Opens, retrying a network input per its policy. Each failure is noted.
+/// Opens, retrying a network input per its policy (not when the server refused the
+/// credentials). Each failure is noted.
 fn open_with_retries(
     input: &VideoInput,
     stop: &Arc<AtomicBool>,
@@ -790,7 +830,7 @@ fn open_with_retries(
     loop {
         match open_stream(input, stop) {
             Ok(o) => return Ok(o),
-            Err(e) if attempt < retries && !stop.load(Ordering::SeqCst) => {
+            Err(e) if !e.refused && attempt < retries && !stop.load(Ordering::SeqCst) => {
                 attempt += 1;
                 let msg = scrub(
                     &format!(
@@ -811,7 +851,7 @@ fn open_with_retries(
                 } else {
                     "cannot open".to_owned()
                 };
-                return Err(input.error(&what, e));
+                return Err(input.error(&what, e.message));
             }
         }
     }
@@ -1204,7 +1244,13 @@ impl Decoding {
                     let _ = e;
                     return Ok(Flow::Stop);
                 }
-                Err(e) => last_error = e,
+                Err(e) if e.refused => {
+                    return Err(self.lost(scrub(
+                        &format!("{name}: {why}; reconnecting failed: {e}"),
+                        &self.input.secrets(),
+                    )));
+                }
+                Err(e) => last_error = e.message,
             }
             delay = (delay * 2).min(policy.max_delay);
         }

@@ -225,6 +225,15 @@ pub struct ConvertArgs {
     pub video: VideoArgs,
 }
 
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err("expected KEY=VALUE, e.g. rtsp_transport=tcp".to_owned()),
+    }
+}
+
 fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
@@ -286,6 +295,10 @@ pub struct VideoArgs {
     /// Extra HTTP header for URL inputs, "Name: value"; repeatable. Never printed.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// FFmpeg demuxer or protocol option for the input, KEY=VALUE; repeatable (e.g.
+    /// rtsp_transport=tcp for a camera behind NAT, probesize=32768). Values are never printed.
+    #[arg(long = "input-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub input_options: Vec<(String, String)>,
     /// Do not reconnect when a network stream drops or stalls.
     #[arg(long)]
     pub no_reconnect: bool,
@@ -308,6 +321,7 @@ impl VideoArgs {
             (self.bitrate.is_some(), "--bitrate"),
             (self.preset.is_some(), "--preset"),
             (!self.headers.is_empty(), "--header"),
+            (!self.input_options.is_empty(), "--input-option"),
             (self.no_reconnect, "--no-reconnect"),
             (self.path.is_some(), "--path"),
         ];

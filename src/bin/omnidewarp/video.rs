@@ -56,6 +56,7 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
             .add_header_line(line)
             .map_err(|e| Failure::usage(format!("--header: {e}")))?;
     }
+    input.options.extend(video.input_options.iter().cloned());
     if video.no_reconnect {
         input.reconnect = Reconnect::disabled();
     }
