@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Convert a mirror frame into a panorama or a perspective view.
-    Convert(ConvertArgs),
+    Convert(Box<ConvertArgs>),
     /// Render the mirror frame a calibrated camera would see of an equirectangular panorama.
     RenderMirror(RenderMirrorArgs),
     /// Write the per-pixel source coordinates of a view (FFmpeg remap PGM or numpy .npy).
