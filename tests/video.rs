@@ -253,6 +253,27 @@ impl I420 {
         )
         .unwrap()
     }
+
+    /// The still-image dewarp of this frame (BT.601 limited, as decoded) by `dewarper`.
+    fn still_dewarp(&self, dewarper: &mut CpuDewarper) -> I420 {
+        let (w, cw) = (self.width as usize, self.width.div_ceil(2) as usize);
+        let planes = [(0, w), (1, cw), (2, cw)].map(|(k, stride)| omnidewarp::Plane {
+            data: &self.planes[k],
+            stride,
+        });
+        let src = Frame::new(
+            PixelFormat::I420,
+            self.width,
+            self.height,
+            &planes,
+            omnidewarp::YuvColor::default(),
+        )
+        .unwrap();
+        let view = *dewarper.view();
+        let mut out = I420::new(view.width, view.height);
+        dewarper.dewarp(&src, &mut out.frame_mut()).unwrap();
+        out
+    }
 }
 
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
@@ -415,30 +436,7 @@ fn h264_clip_to_equirect_mp4_matches_still_dewarp() {
     let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default());
     let mut worst = f64::INFINITY;
     for (k, ((input, _), (output, _))) in inputs.iter().zip(&outputs).enumerate() {
-        let (w, cw) = (input.width as usize, input.width.div_ceil(2) as usize);
-        let src = Frame::new(
-            PixelFormat::I420,
-            input.width,
-            input.height,
-            &[
-                omnidewarp::Plane {
-                    data: &input.planes[0],
-                    stride: w,
-                },
-                omnidewarp::Plane {
-                    data: &input.planes[1],
-                    stride: cw,
-                },
-                omnidewarp::Plane {
-                    data: &input.planes[2],
-                    stride: cw,
-                },
-            ],
-            omnidewarp::YuvColor::default(),
-        )
-        .unwrap();
-        let mut reference = I420::new(view.width, view.height);
-        dewarper.dewarp(&src, &mut reference.frame_mut()).unwrap();
+        let reference = input.still_dewarp(&mut dewarper);
         let p = psnr(&reference.planes[0], &output.planes[0]);
         let pu = psnr(&reference.planes[1], &output.planes[1]);
         let pv = psnr(&reference.planes[2], &output.planes[2]);
@@ -633,33 +631,11 @@ fn camera_path_sets_the_view_per_frame() {
     for k in [0usize, 7, 19] {
         let t = outputs[k].1 - outputs[0].1;
         let v = path.view_at(&view, t);
-        let input = &inputs[k].0;
-        let (w, cw) = (input.width as usize, input.width.div_ceil(2) as usize);
-        let src = Frame::new(
-            PixelFormat::I420,
-            input.width,
-            input.height,
-            &[
-                omnidewarp::Plane {
-                    data: &input.planes[0],
-                    stride: w,
-                },
-                omnidewarp::Plane {
-                    data: &input.planes[1],
-                    stride: cw,
-                },
-                omnidewarp::Plane {
-                    data: &input.planes[2],
-                    stride: cw,
-                },
-            ],
-            omnidewarp::YuvColor::default(),
-        )
-        .unwrap();
-        let mut reference = I420::new(view.width, view.height);
-        CpuDewarper::new(calibration.clone(), v, DewarpOptions::default())
-            .dewarp(&src, &mut reference.frame_mut())
-            .unwrap();
+        let reference = inputs[k].0.still_dewarp(&mut CpuDewarper::new(
+            calibration.clone(),
+            v,
+            DewarpOptions::default(),
+        ));
         let p = psnr(&reference.planes[0], &outputs[k].0.planes[0]);
         assert!(p >= 35.0, "frame {k} at t = {t}: PSNR {p:.1} dB");
     }
@@ -2295,36 +2271,6 @@ mod rtsp {
         job
     }
 
-    /// The still-image dewarp of `input`.
-    fn still_dewarp(dewarper: &mut CpuDewarper, input: &I420, view: View) -> I420 {
-        let (w, cw) = (input.width as usize, input.width.div_ceil(2) as usize);
-        let planes = [
-            omnidewarp::Plane {
-                data: &input.planes[0],
-                stride: w,
-            },
-            omnidewarp::Plane {
-                data: &input.planes[1],
-                stride: cw,
-            },
-            omnidewarp::Plane {
-                data: &input.planes[2],
-                stride: cw,
-            },
-        ];
-        let src = Frame::new(
-            PixelFormat::I420,
-            input.width,
-            input.height,
-            &planes,
-            omnidewarp::YuvColor::default(),
-        )
-        .unwrap();
-        let mut out = I420::new(view.width, view.height);
-        dewarper.dewarp(&src, &mut out.frame_mut()).unwrap();
-        out
-    }
-
     /// Output frame j must be the still dewarp of clip frame j + offset, for one offset found
     /// from the first frame (at most 5: a live stream may start a frame in), at ≥ 38 dB in
     /// every plane and clearly unlike the clip frames next to it (the camera turns 3° a
@@ -2335,7 +2281,7 @@ mod rtsp {
             CpuDewarper::new(ring_calibration(240, 0.0), view, DewarpOptions::default());
         let refs: Vec<I420> = decode_all(clip)
             .iter()
-            .map(|(f, _)| still_dewarp(&mut dewarper, f, view))
+            .map(|(f, _)| f.still_dewarp(&mut dewarper))
             .collect();
         let outputs = decode_all(out);
         let y = |k: usize, j: usize| psnr(&refs[k].planes[0], &outputs[j].0.planes[0]);
