@@ -280,13 +280,11 @@ pub(crate) struct RowPoints {
 }
 
 impl RowPoints {
-    /// Makes room for `n` points, all invalid.
+    /// Makes room for `n` points, all invalid. Only `valid` is cleared: the positions of
+    /// an invalid point are never read.
     pub fn reset(&mut self, n: usize) {
-        self.x.clear();
         self.x.resize(n, 0.0);
-        self.y.clear();
         self.y.resize(n, 0.0);
-        self.lod.clear();
         self.lod.resize(n, 0.0);
         self.valid.clear();
         self.valid.resize(n, false);

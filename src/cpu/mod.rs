@@ -271,14 +271,11 @@ impl RowMapper<'_> {
         for span in &self.spans {
             let end_x = (span.tile.x0 + span.tile.width) as f32;
             let x0 = span.tile.x0 as f32;
-            // Skip pixels left of this tile (they belong to no tile), then take those in it.
-            while start < n && sample::floor_i32(x_of(start) + 0.5) as f32 <= x0 - 1.0 {
-                start += 1;
-            }
-            let mut end = start;
-            while end < n && (sample::floor_i32(x_of(end) + 0.5) as f32) < end_x {
-                end += 1;
-            }
+            // Skip pixels left of this tile (they belong to no tile), then take those in it;
+            // pixel columns grow with i, so both ends are found by bisection.
+            let column = |i: usize| sample::floor_i32(x_of(i) + 0.5) as f32;
+            start = first_failing(start..n, |i| column(i) <= x0 - 1.0);
+            let end = first_failing(start..n, |i| column(i) < end_x);
             let local = |i: usize| x_of(i) - x0;
             match &span.grid {
                 Some(grid) => grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out),
@@ -295,6 +292,20 @@ impl RowMapper<'_> {
             start = end;
         }
     }
+}
+
+/// The first index of `range` where `holds` is false, for a `holds` true on a prefix of it.
+fn first_failing(range: std::ops::Range<usize>, holds: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (range.start, range.end);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if holds(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Source plane `index` as a sampler view.
