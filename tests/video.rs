@@ -1532,6 +1532,19 @@ fn udp_mpegts_stream_and_missing_device() {
         e.contains("/dev/video99") && e.contains("cannot open"),
         "{e}"
     );
+    // A character device that is no camera, through FFmpeg's V4L2 input: its first ioctl
+    // (VIDIOC_QUERYCAP) is refused, and that comes back as a clear error, not a panic.
+    let mut not_a_camera = VideoInput::new("/dev/null");
+    not_a_camera.format = Some("video4linux2".into());
+    let e = VideoSource::open(&not_a_camera, &SourceOptions::default())
+        .unwrap_err()
+        .to_string();
+    // ENOTTY ("Inappropriate ioctl for device"; the process keeps the C locale): the V4L2
+    // input did open the device and ask it, no other demuxer would.
+    assert!(
+        e.contains("/dev/null") && e.contains("cannot open") && e.contains("ioctl"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
