@@ -1233,6 +1233,64 @@ fn live_http_stream_converts_n_frames() {
     assert!(t.elapsed() < Duration::from_secs(25));
 }
 
+/// `drop_late`: a conversion several times slower than a 25 fps live stream keeps up with
+/// it by dropping frames, instead of falling behind.
+#[test]
+fn live_stream_too_fast_for_the_dewarper_drops_frames_to_keep_up() {
+    let dir = TempDir::new("realtime");
+    let port = free_port();
+    let _server = serve_live(port, 30.0, 240);
+    let out = dir.join("realtime.mkv");
+    let mut input = live_input(port);
+    input.drop_late = true;
+    // A full-sphere 3840×1920 view, bicubic, anti-aliased: far slower than 40 ms a frame here.
+    let view = View::new(
+        Projection::Equirect {
+            top: std::f64::consts::FRAC_PI_2,
+            bottom: -std::f64::consts::FRAC_PI_2,
+        },
+        Orientation::default(),
+        3840,
+        1920,
+    )
+    .unwrap();
+    let mut job = VideoJob::new(
+        input,
+        OutputTarget::File(out.clone()),
+        ring_calibration(240, 0.0),
+        view,
+    );
+    job.options.interpolation = omnidewarp::Interpolation::Bicubic;
+    job.encoder = fast_x264();
+    job.limits.duration = Some(3.0);
+    let t = Instant::now();
+    let report = convert(&job).unwrap();
+    let took = t.elapsed();
+    eprintln!(
+        "realtime: {} frames kept, {} dropped, {:.1} s for 3 s of stream",
+        report.frames,
+        report.dropped,
+        took.as_secs_f64()
+    );
+    assert!(report.dropped > 0, "{report:?}");
+    // Nearly all of the 75 frames of those 3 s were either kept or dropped.
+    assert!(report.frames + report.dropped >= 60, "{report:?}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("dropping frames")),
+        "{:?}",
+        report.warnings
+    );
+    let times = frame_times(&out);
+    assert_eq!(times.len() as u64, report.frames);
+    assert!(times.windows(2).all(|w| w[1] > w[0]), "{times:?}");
+    assert!(times[times.len() - 1] - times[0] >= 2.0, "{times:?}");
+    // Kept up: without dropping, these frames would take several times the stream's length.
+    assert!(took < Duration::from_secs(12), "{took:?}");
+}
+
 #[test]
 fn live_stream_reconnects_after_the_server_restarts() {
     let dir = TempDir::new("reconnect");

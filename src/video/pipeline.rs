@@ -142,6 +142,9 @@ pub struct VideoReport {
     pub fps: f64,
     /// Successful reconnections of a live input.
     pub reconnects: u32,
+    /// Frames of a live input dropped to keep up with it ([`VideoInput::drop_late`]), as
+    /// counted when the input ended or a limit stopped it.
+    pub dropped: u64,
     /// Whether [`VideoJob::cancel`] stopped it.
     pub interrupted: bool,
     /// Set when a live stream was lost for good: the output holds what came before.
@@ -262,7 +265,10 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
     let mut warnings: Vec<String> = source.warnings().to_vec();
     let audio = source.take_audio();
     let stop = source.stop_handle();
-    let total = expected_frames(&info, &job.limits);
+    // A live input that drops late frames writes an unknown share of what it receives.
+    let total = (!(info.live && job.input.drop_late))
+        .then(|| expected_frames(&info, &job.limits))
+        .flatten();
 
     let (out_tx, out_rx) = sync_channel::<Stage>(job.queue.max(1));
     let (free_tx, free_rx) = channel::<OutBuf>();
@@ -446,6 +452,12 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
     }
     let elapsed = started.elapsed();
     let mut stream_lost = None;
+    let dropped = end.as_ref().map_or(0, |status| status.stats.dropped);
+    if dropped > 0 {
+        warnings.push(format!(
+            "{dropped} frames of the live input were dropped to keep up with it"
+        ));
+    }
     if let Some(status) = &end {
         reconnects = status.stats.reconnects;
         match &status.reason {
@@ -482,6 +494,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
         elapsed,
         fps: frames as f64 / elapsed.as_secs_f64().max(1e-9),
         reconnects,
+        dropped,
         interrupted,
         stream_lost,
         encoder,

@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,11 @@ pub struct VideoInput {
     /// A network read that brings no data for this long counts as a dropped stream
     /// (FFmpeg's `rw_timeout`).
     pub timeout: Duration,
+    /// Live inputs only: when the consumer is a full queue behind, drop decoded frames
+    /// ([`SourceStats::dropped`]) rather than read the input more slowly than it comes, which
+    /// a camera or server may answer by dropping the connection or data. Off by default:
+    /// every frame is kept and the input waits.
+    pub drop_late: bool,
 }
 
 impl fmt::Debug for VideoInput {
@@ -90,6 +95,7 @@ impl fmt::Debug for VideoInput {
             .field("format", &self.format)
             .field("reconnect", &self.reconnect)
             .field("timeout", &self.timeout)
+            .field("drop_late", &self.drop_late)
             .finish()
     }
 }
@@ -105,6 +111,7 @@ impl VideoInput {
             format: None,
             reconnect: Reconnect::default(),
             timeout: Duration::from_secs(10),
+            drop_late: false,
         }
     }
 
@@ -346,6 +353,9 @@ pub struct SourceStats {
     pub read_errors: u64,
     /// Packets the decoder rejected, and frames it flagged as damaged.
     pub decode_errors: u64,
+    /// Frames of a live input dropped because the consumer was behind
+    /// ([`VideoInput::drop_late`]).
+    pub dropped: u64,
 }
 
 /// The final state of a source.
@@ -1179,6 +1189,26 @@ impl Decoding {
             }
         };
         self.last_pts = Some(pts);
+        if self.input.drop_late && self.opened.info.live {
+            return match self.tx.try_send(Event::Frame(decoded)) {
+                Ok(()) => {
+                    self.stats.frames += 1;
+                    Flow::Continue
+                }
+                Err(TrySendError::Full(_)) => {
+                    self.stats.dropped += 1;
+                    if self.stats.dropped == 1 {
+                        return self.notice(format!(
+                            "{}: dewarping is slower than the live stream; dropping frames to \
+                             keep up",
+                            self.input.redacted()
+                        ));
+                    }
+                    Flow::Continue
+                }
+                Err(TrySendError::Disconnected(_)) => Flow::Stop,
+            };
+        }
         self.stats.frames += 1;
         self.send(Event::Frame(decoded))
     }

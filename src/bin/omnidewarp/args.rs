@@ -302,6 +302,10 @@ pub struct VideoArgs {
     /// Do not reconnect when a network stream drops or stalls.
     #[arg(long)]
     pub no_reconnect: bool,
+    /// Live inputs: drop frames when dewarping falls behind the stream, rather than read the
+    /// stream more slowly than it comes (real-time conversion).
+    #[arg(long)]
+    pub realtime: bool,
     /// Virtual camera path: CSV `time,yaw,pitch,fov[,roll]` or JSON
     /// `[{"t":0,"yaw":0,"pitch":0,"fov":90}, …]` (seconds, degrees), interpolated per frame.
     #[arg(long, value_name = "FILE")]
@@ -323,6 +327,7 @@ impl VideoArgs {
             (!self.headers.is_empty(), "--header"),
             (!self.input_options.is_empty(), "--input-option"),
             (self.no_reconnect, "--no-reconnect"),
+            (self.realtime, "--realtime"),
             (self.path.is_some(), "--path"),
         ];
         for (set, name) in flags {

@@ -57,6 +57,7 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(format!("--header: {e}")))?;
     }
     input.options.extend(video.input_options.iter().cloned());
+    input.drop_late = video.realtime;
     if video.no_reconnect {
         input.reconnect = Reconnect::disabled();
     }
@@ -105,13 +106,19 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         .as_deref()
         .map(|e| format!(" ({e})"))
         .unwrap_or_default();
-    let summary = format!(
+    let mut summary = format!(
         "{} frames to {target}{encoder}: {:.1} s of video in {:.1} s ({:.1} fps)",
         report.frames,
         report.media_duration,
         report.elapsed.as_secs_f64(),
         report.fps
     );
+    if report.dropped > 0 {
+        summary.push_str(&format!(
+            ", {} live frames dropped to keep up",
+            report.dropped
+        ));
+    }
     if report.interrupted {
         return Err(Failure {
             code: INTERRUPTED,
