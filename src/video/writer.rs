@@ -556,7 +556,7 @@ impl Encoded {
         };
         let mut header_opts = Dictionary::new();
         if config.spherical.is_some() && settings.spherical {
-            // The mp4/mov muxer writes `sv3d`/`st3d` only at this compliance level.
+            // The mov muxer writes `sv3d`/`st3d` only in mp4 mode and at this compliance level.
             header_opts.set("strict", "unofficial");
         }
         octx.write_header_with(header_opts)
