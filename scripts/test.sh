@@ -19,3 +19,4 @@ cargo test --no-default-features --lib --tests
 cargo run --all-features --example still
 cargo run --all-features --example headless_gpu
 cargo run --all-features --example embed_wgpu
+cargo run --all-features --example video_ptz
