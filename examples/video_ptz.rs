@@ -15,9 +15,7 @@ use omnidewarp::video::{
     EncoderSettings, OutputTarget, SourceOptions, VideoInput, VideoSource, VideoWriter,
     WriterConfig,
 };
-use omnidewarp::{
-    Backend, DewarpOptions, Dewarper, Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor,
-};
+use omnidewarp::{Backend, DewarpOptions, Dewarper, FrameBuf, PixelFormat, YuvColor};
 
 const RING: &str = "assets/synthetic_ring/ring_1440.jpg";
 const RING_CALIB: &str = "assets/synthetic_ring/ring_1440.toml";
@@ -53,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut source = VideoSource::open(&VideoInput::new(&input), &SourceOptions::default())?;
     let info = source.info().clone();
     let output: PathBuf = dir.join("omnidewarp_ptz.mp4");
-    let mut planes = I420::new(WIDTH, HEIGHT);
+    let mut out = FrameBuf::new(PixelFormat::I420, WIDTH, HEIGHT)?;
     let mut writer: Option<VideoWriter> = None;
     let mut first_pts = None;
     while let Some(decoded) = source.next_frame()? {
@@ -62,7 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut turned = view;
         turned.orientation.yaw = t * FRAC_PI_2;
         dewarper.set_view(turned)?;
-        dewarper.dewarp(&decoded.frame(), &mut planes.frame_mut()?)?;
+        dewarper.dewarp(&decoded.frame(), &mut out.frame_mut()?)?;
+        out.set_color(decoded.color());
         let writer = match &mut writer {
             Some(w) => w,
             None => writer.insert(VideoWriter::create(
@@ -81,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
             )?),
         };
-        writer.write(&planes.frame(decoded.color())?, t)?;
+        writer.write(&out.frame()?, t)?;
     }
     let written = writer.ok_or("the input has no video frame")?.finish()?;
 
@@ -109,69 +108,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Owned I420 planes.
-struct I420 {
-    width: u32,
-    height: u32,
-    planes: [Vec<u8>; 3],
-}
-
-impl I420 {
-    fn new(width: u32, height: u32) -> Self {
-        let chroma = (width.div_ceil(2) * height.div_ceil(2)) as usize;
-        Self {
-            width,
-            height,
-            planes: [
-                vec![0; (width * height) as usize],
-                vec![0; chroma],
-                vec![0; chroma],
-            ],
-        }
-    }
-
-    fn strides(&self) -> [usize; 3] {
-        let chroma = self.width.div_ceil(2) as usize;
-        [self.width as usize, chroma, chroma]
-    }
-
-    fn frame(&self, color: YuvColor) -> omnidewarp::Result<Frame<'_>> {
-        let strides = self.strides();
-        let planes: Vec<Plane<'_>> = self
-            .planes
-            .iter()
-            .zip(strides)
-            .map(|(data, stride)| Plane { data, stride })
-            .collect();
-        Frame::new(PixelFormat::I420, self.width, self.height, &planes, color)
-    }
-
-    fn frame_mut(&mut self) -> omnidewarp::Result<FrameMut<'_>> {
-        let strides = self.strides();
-        let planes = self
-            .planes
-            .iter_mut()
-            .zip(strides)
-            .map(|(data, stride)| PlaneMut { data, stride })
-            .collect();
-        FrameMut::new(PixelFormat::I420, self.width, self.height, planes)
-    }
-}
-
 /// A 2 s, 25 fps H.264 clip of the shipped ring frame (BT.601 limited range).
 fn make_clip(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let rgb = image::open(RING)?.to_rgb8();
     let (w, h) = rgb.dimensions();
     let color = YuvColor::default();
-    let mut frame = I420::new(w, h);
-    let cw = w.div_ceil(2) as usize;
-    for (x, y, pixel) in rgb.enumerate_pixels() {
-        let [luma, u, v] = color.from_rgb(pixel.0);
-        frame.planes[0][(y * w + x) as usize] = luma;
-        if x % 2 == 0 && y % 2 == 0 {
-            let k = (y / 2) as usize * cw + (x / 2) as usize;
-            frame.planes[1][k] = u;
-            frame.planes[2][k] = v;
+    let mut frame = FrameBuf::new(PixelFormat::I420, w, h)?;
+    {
+        let mut planes = frame.frame_mut()?;
+        let [luma, u, v] = planes.planes_mut() else {
+            return Err("I420 has three planes".into());
+        };
+        for (x, y, pixel) in rgb.enumerate_pixels() {
+            let [yy, uu, vv] = color.from_rgb(pixel.0);
+            luma.data[y as usize * luma.stride + x as usize] = yy;
+            if x % 2 == 0 && y % 2 == 0 {
+                let k = (y / 2) as usize * u.stride + (x / 2) as usize;
+                u.data[k] = uu;
+                v.data[k] = vv;
+            }
         }
     }
     let mut writer = VideoWriter::create(
@@ -189,7 +144,7 @@ fn make_clip(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             spherical: None,
         },
     )?;
-    let still = frame.frame(color)?;
+    let still = frame.frame()?;
     for k in 0..50 {
         writer.write(&still, f64::from(k) / 25.0)?;
     }

@@ -1,4 +1,5 @@
-//! Borrowed frame views: pixel format, size and explicit strides, no hidden copies.
+//! Borrowed frame views: pixel format, size and explicit strides, no hidden copies; and
+//! [`FrameBuf`], an owned frame that lends them.
 
 use crate::{Error, Result};
 
@@ -392,5 +393,181 @@ impl<'a> FrameMut<'a> {
     /// The planes, for writing.
     pub fn planes_mut(&mut self) -> &mut [PlaneMut<'a>] {
         &mut self.planes
+    }
+}
+
+/// An owned frame: tightly packed planes of one format and size, the buffer a video loop
+/// dewarps into and encodes from. [`FrameBuf::frame`] and [`FrameBuf::frame_mut`] lend the
+/// borrowed views the dewarpers take.
+///
+/// ```
+/// use omnidewarp::{FrameBuf, PixelFormat};
+/// # fn main() -> omnidewarp::Result<()> {
+/// let mut buf = FrameBuf::new(PixelFormat::I420, 641, 361)?;
+/// buf.frame_mut()?.planes_mut()[1].data.fill(128);
+/// assert_eq!(buf.frame()?.plane(1).stride, 321);
+/// assert!(buf.plane(1).iter().all(|&u| u == 128));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameBuf {
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    color: YuvColor,
+    /// The planes one after the other.
+    data: Vec<u8>,
+    /// Where each plane starts in `data`, and where the last one ends.
+    bounds: Vec<usize>,
+}
+
+impl FrameBuf {
+    /// A zeroed `width × height` frame of `format`, rows without padding.
+    pub fn new(format: PixelFormat, width: u32, height: u32) -> Result<Self> {
+        check_size(width, height)?;
+        let mut bounds = vec![0];
+        for k in 0..format.plane_count() {
+            let (w, h, c) = format.plane_shape(k, width, height);
+            bounds.push(bounds[k] + w as usize * c * h as usize);
+        }
+        Ok(Self {
+            format,
+            width,
+            height,
+            color: YuvColor::default(),
+            data: vec![0; bounds[bounds.len() - 1]],
+            bounds,
+        })
+    }
+
+    /// Pixel format.
+    #[must_use]
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// Width, pixels.
+    #[must_use]
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height, pixels.
+    #[must_use]
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The YUV colour description [`FrameBuf::frame`] carries (BT.601 limited by default).
+    #[must_use]
+    pub fn color(&self) -> YuvColor {
+        self.color
+    }
+
+    /// Sets the YUV colour description (that of the frames dewarped into it, for YUV).
+    pub fn set_color(&mut self, color: YuvColor) {
+        self.color = color;
+    }
+
+    /// Bytes from one row of plane `index` to the next.
+    fn stride(&self, index: usize) -> usize {
+        let (w, _, c) = self.format.plane_shape(index, self.width, self.height);
+        w as usize * c
+    }
+
+    /// The bytes of plane `index`, rows packed (empty for a plane the format lacks).
+    #[must_use]
+    pub fn plane(&self, index: usize) -> &[u8] {
+        match (self.bounds.get(index), self.bounds.get(index + 1)) {
+            (Some(&start), Some(&end)) => &self.data[start..end],
+            _ => &[],
+        }
+    }
+
+    /// The frame, to read (dewarp or encode from).
+    pub fn frame(&self) -> Result<Frame<'_>> {
+        let planes: Vec<Plane<'_>> = (0..self.format.plane_count())
+            .map(|k| Plane {
+                data: self.plane(k),
+                stride: self.stride(k),
+            })
+            .collect();
+        Frame::new(self.format, self.width, self.height, &planes, self.color)
+    }
+
+    /// The frame, to write (dewarp into); NV12 cannot be written.
+    pub fn frame_mut(&mut self) -> Result<FrameMut<'_>> {
+        let strides: Vec<usize> = (0..self.format.plane_count())
+            .map(|k| self.stride(k))
+            .collect();
+        let mut planes = Vec::with_capacity(strides.len());
+        let mut rest = self.data.as_mut_slice();
+        for (k, stride) in strides.into_iter().enumerate() {
+            let (plane, tail) = rest.split_at_mut(self.bounds[k + 1] - self.bounds[k]);
+            planes.push(PlaneMut {
+                data: plane,
+                stride,
+            });
+            rest = tail;
+        }
+        FrameMut::new(self.format, self.width, self.height, planes)
+    }
+}
+
+#[cfg(test)]
+mod frame_buf_tests {
+    use super::*;
+
+    #[test]
+    fn planes_have_their_format_shape() {
+        for (format, sizes) in [
+            (PixelFormat::Rgba8, vec![5 * 3 * 4]),
+            (PixelFormat::Rgb8, vec![5 * 3 * 3]),
+            (PixelFormat::Gray8, vec![5 * 3]),
+            (PixelFormat::I420, vec![5 * 3, 3 * 2, 3 * 2]),
+            (PixelFormat::Nv12, vec![5 * 3, 3 * 2 * 2]),
+        ] {
+            let buf = FrameBuf::new(format, 5, 3).unwrap();
+            let got: Vec<usize> = (0..format.plane_count())
+                .map(|k| buf.plane(k).len())
+                .collect();
+            assert_eq!(got, sizes, "{format:?}");
+            let frame = buf.frame().unwrap();
+            assert_eq!((frame.width(), frame.height()), (5, 3));
+        }
+        assert!(FrameBuf::new(PixelFormat::I420, 0, 3).is_err());
+        assert!(
+            FrameBuf::new(PixelFormat::Gray8, 2, 2)
+                .unwrap()
+                .plane(1)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn writes_through_frame_mut_are_read_back_per_plane() {
+        let mut buf = FrameBuf::new(PixelFormat::I420, 3, 3).unwrap();
+        buf.set_color(YuvColor {
+            matrix: YuvMatrix::Bt709,
+            range: YuvRange::Full,
+        });
+        {
+            let mut frame = buf.frame_mut().unwrap();
+            for (k, plane) in frame.planes_mut().iter_mut().enumerate() {
+                plane.data.fill(10 * (k as u8 + 1));
+            }
+        }
+        assert!(buf.plane(0).iter().all(|&v| v == 10));
+        assert!(buf.plane(1).iter().all(|&v| v == 20));
+        assert!(buf.plane(2).iter().all(|&v| v == 30));
+        let frame = buf.frame().unwrap();
+        assert_eq!(frame.plane(2).data, [30, 30, 30, 30]);
+        assert_eq!(frame.color().matrix, YuvMatrix::Bt709);
+        assert!(
+            FrameBuf::new(PixelFormat::Nv12, 4, 4)
+                .unwrap()
+                .frame_mut()
+                .is_err()
+        );
     }
 }

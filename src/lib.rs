@@ -33,7 +33,9 @@ pub use cpu::{CpuDewarper, dewarp_reference, render_mirror, source_positions};
 pub use detect::{DetectOptions, DetectedRing, RingDetector, detect_ring, detect_ring_frames};
 pub use dewarper::{Backend, Dewarper};
 pub use error::{Error, Result};
-pub use frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange};
+pub use frame::{
+    Frame, FrameBuf, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange,
+};
 #[cfg(feature = "gpu")]
 pub use gpu::GpuDewarper;
 pub use options::{DewarpOptions, Interpolation};

@@ -13,7 +13,7 @@ use super::source::{
 };
 use super::writer::{EncoderSettings, OutputTarget, Spherical, VideoWriter, WriterConfig};
 use crate::dewarper::{Backend, Dewarper};
-use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor};
+use crate::frame::{FrameBuf, PixelFormat};
 use crate::model::{Calibration, View};
 use crate::options::DewarpOptions;
 use crate::{Error, Result};
@@ -159,71 +159,10 @@ pub struct VideoReport {
     pub warnings: Vec<String>,
 }
 
-/// An output frame buffer, recycled between the dewarp and encode stages.
+/// An output frame and its time, recycled between the dewarp and encode stages.
 struct OutBuf {
-    format: PixelFormat,
-    width: u32,
-    height: u32,
-    data: Vec<u8>,
-    /// Byte offset and stride of each plane.
-    planes: Vec<(usize, usize)>,
+    frame: FrameBuf,
     pts: f64,
-    color: YuvColor,
-}
-
-impl OutBuf {
-    fn new(format: PixelFormat, width: u32, height: u32) -> Self {
-        let mut planes = Vec::new();
-        let mut len = 0;
-        for i in 0..format.plane_count() {
-            let (w, h, c) = format.plane_shape(i, width, height);
-            let stride = w as usize * c;
-            planes.push((len, stride));
-            len += stride * h as usize;
-        }
-        Self {
-            format,
-            width,
-            height,
-            data: vec![0; len],
-            planes,
-            pts: 0.0,
-            color: YuvColor::default(),
-        }
-    }
-
-    fn frame(&self) -> Result<Frame<'_>> {
-        let planes: Vec<Plane<'_>> = self
-            .planes
-            .iter()
-            .map(|&(offset, stride)| Plane {
-                data: &self.data[offset..],
-                stride,
-            })
-            .collect();
-        Frame::new(self.format, self.width, self.height, &planes, self.color)
-    }
-
-    fn frame_mut(&mut self) -> Result<FrameMut<'_>> {
-        let mut planes = Vec::with_capacity(self.planes.len());
-        let mut rest: &mut [u8] = &mut self.data;
-        let mut consumed = 0;
-        for (i, &(offset, stride)) in self.planes.iter().enumerate() {
-            let end = self
-                .planes
-                .get(i + 1)
-                .map_or(consumed + rest.len(), |p| p.0);
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(offset - consumed);
-            let (plane, tail) = tail.split_at_mut(end - offset);
-            planes.push(PlaneMut {
-                data: plane,
-                stride,
-            });
-            rest = tail;
-            consumed = end;
-        }
-        FrameMut::new(self.format, self.width, self.height, planes)
-    }
 }
 
 /// What the dewarp stage hands the encode stage.
@@ -349,7 +288,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                         height: job.view.height,
                         frame_rate: info.frame_rate.unwrap_or((25, 1)),
                         time_base: info.time_base,
-                        color: buf.color,
+                        color: buf.frame.color(),
                         spherical: Spherical::of_view(&job.view),
                     };
                     match VideoWriter::create_with_audio(
@@ -375,7 +314,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                     }
                 }
                 let n_warn = w.warnings().len();
-                let written = buf.frame().and_then(|f| w.write(&f, buf.pts));
+                let written = buf.frame.frame().and_then(|f| w.write(&f, buf.pts));
                 warnings.extend(w.warnings()[n_warn..].iter().cloned());
                 if let Err(e) = written {
                     failure = Some(e);
@@ -659,7 +598,10 @@ impl DewarpStage {
         }
         if self.allocated < self.pool {
             self.allocated += 1;
-            return Ok(OutBuf::new(self.format, self.view.width, self.view.height));
+            return Ok(OutBuf {
+                frame: FrameBuf::new(self.format, self.view.width, self.view.height)?,
+                pts: 0.0,
+            });
         }
         self.free
             .recv()
@@ -672,9 +614,9 @@ impl DewarpStage {
         }
         let mut buf = self.buffer()?;
         buf.pts = t;
-        buf.color = decoded.color();
+        buf.frame.set_color(decoded.color());
         let frame = decoded.frame();
-        self.dewarper.dewarp(&frame, &mut buf.frame_mut()?)?;
+        self.dewarper.dewarp(&frame, &mut buf.frame.frame_mut()?)?;
         Ok(buf)
     }
 }
