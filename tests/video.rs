@@ -59,6 +59,18 @@ impl Drop for Killed {
     }
 }
 
+/// ffmpeg CLI flags for a small, nearly lossless H.264 test clip.
+const X264_CRF10: [&str; 8] = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-crf",
+    "10",
+    "-pix_fmt",
+    "yuv420p",
+];
+
 fn ffmpeg() -> Command {
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]);
@@ -582,22 +594,7 @@ fn containers_codecs_and_images() {
 fn camera_path_sets_the_view_per_frame() {
     let dir = TempDir::new("path");
     let clip = dir.join("mirror.mp4");
-    make_mirror_clip(
-        &clip,
-        240,
-        20,
-        10,
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "10",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    );
+    make_mirror_clip(&clip, 240, 20, 10, &X264_CRF10);
     let calibration = ring_calibration(240, 0.0);
     let view = View::new(
         Projection::Perspective {
@@ -653,22 +650,7 @@ fn gpu_backend_converts_video_like_the_cpu() {
     }
     let dir = TempDir::new("gpu");
     let clip = dir.join("mirror.mp4");
-    make_mirror_clip(
-        &clip,
-        240,
-        12,
-        10,
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "10",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    );
+    make_mirror_clip(&clip, 240, 12, 10, &X264_CRF10);
     let view = View::new(
         Projection::Perspective {
             fov: 80f64.to_radians(),
