@@ -26,6 +26,7 @@ pub mod frame;
 pub mod gpu;
 pub mod model;
 pub mod options;
+pub mod output;
 #[cfg(feature = "video")]
 pub mod video;
 
