@@ -134,22 +134,7 @@ impl GpuDewarper {
             )));
         }
         self.prepare(texture.format(), texture.sample_count())?;
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("omnidewarp view"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: target,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Load,
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
+        let mut pass = render_pass(encoder, "omnidewarp view", target, wgpu::LoadOp::Load);
         self.draw(&mut pass, origin)
     }
 
@@ -178,22 +163,12 @@ impl GpuDewarper {
                 let Some(output) = self.outputs.get(&entry) else {
                     return Err(internal("inserted above"));
                 };
-                let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                    label: Some("omnidewarp view"),
-                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                        view: &output.view,
-                        depth_slice: None,
-                        resolve_target: None,
-                        ops: wgpu::Operations {
-                            load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
-                            store: wgpu::StoreOp::Store,
-                        },
-                    })],
-                    depth_stencil_attachment: None,
-                    timestamp_writes: None,
-                    occlusion_query_set: None,
-                    multiview_mask: None,
-                });
+                let mut pass = render_pass(
+                    &mut encoder,
+                    "omnidewarp view",
+                    &output.view,
+                    wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                );
                 self.draw_entry(&mut pass, [0, 0], entry)
             })?;
         }
@@ -206,4 +181,30 @@ impl GpuDewarper {
     pub fn render(&mut self) -> Result<()> {
         self.render_outputs(&[(wgpu::TextureFormat::Rgba8Unorm, Entry::Dewarp)])
     }
+}
+
+/// Begins a render pass with `target` as its one colour attachment (loaded with `load`,
+/// stored), no depth, no queries: the pass every draw of ours records.
+pub(super) fn render_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    label: &str,
+    target: &wgpu::TextureView,
+    load: wgpu::LoadOp<wgpu::Color>,
+) -> wgpu::RenderPass<'e> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some(label),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view: target,
+            depth_slice: None,
+            resolve_target: None,
+            ops: wgpu::Operations {
+                load,
+                store: wgpu::StoreOp::Store,
+            },
+        })],
+        depth_stencil_attachment: None,
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    })
 }
