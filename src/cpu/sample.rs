@@ -138,7 +138,9 @@ pub(crate) fn floor_i32(x: f32) -> i32 {
     i - i32::from((i as f32) > x)
 }
 
-/// Catmull-Rom weights (a = −0.5) for taps at −1, 0, 1, 2 around fraction `t`.
+/// Catmull-Rom weights (a = −0.5) for taps at −1, 0, 1, 2 around fraction `t`: the one
+/// cubic of the CPU side, used by the bicubic sampler and the mapping grid
+/// (`shaders/sample.wgsl` has its twin).
 #[inline(always)]
 pub(crate) fn cubic_weights(t: f32) -> [f32; 4] {
     let t2 = t * t;
