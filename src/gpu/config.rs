@@ -207,9 +207,7 @@ impl TileConfig {
                 PROJECTION_CYLINDER,
                 [f(top.tan()), f(bottom.tan()), f(span), 0.0],
             ),
-            TileProjection::Perspective { .. } => {
-                (PROJECTION_PERSPECTIVE, [focal, 0.0, 0.0, 0.0])
-            }
+            TileProjection::Perspective { .. } => (PROJECTION_PERSPECTIVE, [focal, 0.0, 0.0, 0.0]),
             TileProjection::Stereographic { .. } => {
                 (PROJECTION_STEREOGRAPHIC, [focal, 0.0, 0.0, 0.0])
             }
