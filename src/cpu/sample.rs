@@ -2,6 +2,7 @@
 //!
 //! Keep in step with `shaders/sample.wgsl`: same addressing, weights and rounding.
 
+use crate::mip::mip_level_count;
 use crate::options::Interpolation;
 
 /// A read-only plane with its geometry.
@@ -220,12 +221,6 @@ impl MipChain {
             height: l.height,
         }
     }
-}
-
-/// Mip levels of a `width × height` plane, level 0 included (as wgpu counts them).
-#[must_use]
-pub(crate) fn mip_level_count(width: u32, height: u32) -> u32 {
-    32 - width.max(height).leading_zeros()
 }
 
 /// Samples `base`/`mips` at level-0 position `(x, y)` with level of detail `lod`

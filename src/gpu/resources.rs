@@ -3,8 +3,8 @@
 
 use super::draw::render_pass;
 use super::pipelines::Pipelines;
-use crate::cpu::sample::mip_level_count;
 use crate::frame::FrameMut;
+use crate::mip::mip_level_count;
 use crate::{Error, Result};
 
 /// One source plane: a texture with a full mip chain (levels above 0 are filled by the mip
