@@ -68,10 +68,10 @@ pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
 }
 
 /// Runs `f` on `img` as a frame of its own format (other formats become RGBA8 first).
-pub fn with_frame<T>(
+pub fn with_frame<T, E: From<omnidewarp::Error>>(
     img: &image::DynamicImage,
-    f: impl FnOnce(&Frame<'_>) -> Result<T, Failure>,
-) -> Result<T, Failure> {
+    f: impl FnOnce(&Frame<'_>) -> Result<T, E>,
+) -> Result<T, E> {
     match img {
         image::DynamicImage::ImageLuma8(g) => f(&Frame::from_gray_image(g)?),
         image::DynamicImage::ImageRgb8(rgb) => f(&Frame::from_rgb_image(rgb)?),
