@@ -13,7 +13,7 @@
 //! [`redact`]ed locations.
 
 mod calibrate;
-mod mov;
+mod metadata;
 mod path;
 mod pipeline;
 mod source;
@@ -23,6 +23,7 @@ mod writer;
 use std::sync::OnceLock;
 
 pub use calibrate::detect_in_first_frame;
+pub use metadata::Spherical;
 pub use path::{CameraPath, Keyframe};
 pub use pipeline::{Limits, Progress, ProgressFn, VideoJob, VideoReport, convert};
 pub use source::{
@@ -30,7 +31,7 @@ pub use source::{
     VideoInput, VideoSource,
 };
 pub use url::{InputKind, redact};
-pub use writer::{EncoderSettings, OutputTarget, Spherical, VideoWriter, WriterConfig};
+pub use writer::{EncoderSettings, OutputTarget, VideoWriter, WriterConfig};
 
 /// The interrupt flag for [`VideoJob::cancel`]: the first Ctrl-C or SIGTERM finalises the
 /// output, a second one discards it and exits with status 130 (see

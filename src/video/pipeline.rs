@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, channel, sync_channel};
 use std::time::{Duration, Instant};
 
+use super::metadata::Spherical;
 use super::path::CameraPath;
 use super::source::{
     AudioPacket, EndReason, EndStatus, Event, SourceOptions, StreamInfo, VideoInput, VideoSource,
 };
-use super::writer::{EncoderSettings, OutputTarget, Spherical, VideoWriter, WriterConfig};
+use super::writer::{EncoderSettings, OutputTarget, VideoWriter, WriterConfig};
 use crate::dewarper::{Backend, Dewarper};
 use crate::frame::{FrameBuf, PixelFormat};
 use crate::model::{Calibration, View};

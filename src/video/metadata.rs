@@ -1,17 +1,104 @@
-//! Google's Spherical Video V1 metadata for QuickTime (`.mov`) files: FFmpeg's mov muxer
-//! writes `sv3d`/`st3d` in mp4 mode only, so a finished `.mov` gets a `uuid` box holding
-//! the V1 RDF/XML inserted into its video track.
+//! 360° metadata: the elevation range an equirectangular output covers ([`Spherical`]),
+//! written as stream side data (mp4 `sv3d`/`st3d`, Matroska `Projection`) before the header,
+//! and — FFmpeg's mov muxer writes `sv3d`/`st3d` in mp4 mode only — as Google's Spherical
+//! Video V1 `uuid` box inserted into a finished QuickTime (`.mov`) file's video track.
 //!
-//! No media byte moves, so every chunk offset stays valid whatever the layout (moov last,
-//! `+faststart`, fragments): a copy of `moov` with the box inserted is appended to the file,
-//! then the old `moov` becomes a `free` box. The cost is one `moov` (kilobytes to a few
-//! megabytes), not a copy of the file.
+//! The `.mov` box is added without moving a media byte, so every chunk offset stays valid
+//! whatever the layout (moov last, `+faststart`, fragments): a copy of `moov` with the box
+//! inserted is appended to the file, then the old `moov` becomes a `free` box. The cost is
+//! one `moov` (kilobytes to a few megabytes), not a copy of the file.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use super::writer::Spherical;
+use ffmpeg_next as ff;
+
+use crate::model::{Projection, View};
+
+/// The elevation range an equirectangular output covers (radians), for its metadata.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spherical {
+    /// Elevation of the top edge.
+    pub top: f64,
+    /// Elevation of the bottom edge.
+    pub bottom: f64,
+}
+
+impl Spherical {
+    /// The metadata an output of `view` gets: `Some` for equirectangular views.
+    #[must_use]
+    pub fn of_view(view: &View) -> Option<Self> {
+        match view.projection {
+            Projection::Equirect { top, bottom } => Some(Self { top, bottom }),
+            _ => None,
+        }
+    }
+}
+
+/// Attaches equirectangular spherical mapping (and mono stereo 3D) side data to a stream.
+pub(crate) fn add_spherical(
+    stream: &mut ff::format::stream::StreamMut<'_>,
+    s: Spherical,
+) -> std::result::Result<(), String> {
+    use std::f64::consts::PI;
+    // Crops from the full sphere, as 0.32 fixed-point fractions of the frame height.
+    let fixed = |fraction: f64| (fraction.clamp(0.0, 1.0) * 4_294_967_295.0).round() as u32;
+    let bound_top = fixed((PI / 2.0 - s.top) / PI);
+    let bound_bottom = fixed((s.bottom + PI / 2.0) / PI);
+    let tiled = bound_top != 0 || bound_bottom != 0;
+    // SAFETY: `av_spherical_alloc` returns a zeroed AVSphericalMapping of `size` bytes (or
+    // null); on success `av_stream_add_side_data` takes ownership of it, on failure we free
+    // it. `av_stereo3d_alloc` likewise returns a zeroed AVStereo3D (or null) whose size is
+    // `size_of::<AVStereo3D>()`. The stream pointer is valid for the lifetime of `stream`.
+    unsafe {
+        let mut size: usize = 0;
+        let mapping = ff::ffi::av_spherical_alloc(&mut size);
+        if mapping.is_null() {
+            return Err("out of memory".into());
+        }
+        (*mapping).projection = if tiled {
+            ff::ffi::AVSphericalProjection::AV_SPHERICAL_EQUIRECTANGULAR_TILE
+        } else {
+            ff::ffi::AVSphericalProjection::AV_SPHERICAL_EQUIRECTANGULAR
+        };
+        (*mapping).bound_top = bound_top;
+        (*mapping).bound_bottom = bound_bottom;
+        let st = stream.as_mut_ptr();
+        let r = ff::ffi::av_stream_add_side_data(
+            st,
+            ff::ffi::AVPacketSideDataType::AV_PKT_DATA_SPHERICAL,
+            mapping.cast(),
+            size,
+        );
+        if r < 0 {
+            ff::ffi::av_free(mapping.cast());
+            return Err(format!(
+                "cannot attach spherical metadata: {}",
+                ff::Error::from(r)
+            ));
+        }
+        let stereo = ff::ffi::av_stereo3d_alloc();
+        if stereo.is_null() {
+            return Err("out of memory".into());
+        }
+        (*stereo).type_ = ff::ffi::AVStereo3DType::AV_STEREO3D_2D;
+        let r = ff::ffi::av_stream_add_side_data(
+            st,
+            ff::ffi::AVPacketSideDataType::AV_PKT_DATA_STEREO3D,
+            stereo.cast(),
+            std::mem::size_of::<ff::ffi::AVStereo3D>(),
+        );
+        if r < 0 {
+            ff::ffi::av_free(stereo.cast());
+            return Err(format!(
+                "cannot attach stereo metadata: {}",
+                ff::Error::from(r)
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// The UUID of a Spherical Video V1 box.
 const SPHERICAL_V1_UUID: [u8; 16] = [
