@@ -22,9 +22,10 @@ mod writer;
 
 use std::sync::OnceLock;
 
+/// The camera path types, now in [`crate::model`]; re-exported here for one release.
+pub use crate::model::{CameraPath, Keyframe};
 pub use calibrate::detect_in_first_frame;
 pub use metadata::Spherical;
-pub use path::{CameraPath, Keyframe};
 pub use pipeline::{Limits, Progress, ProgressFn, VideoJob, VideoReport, convert};
 pub use source::{
     DecodedFrame, EndReason, EndStatus, Reconnect, SourceOptions, SourceStats, StreamInfo,

@@ -8,14 +8,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, channel, sync_chan
 use std::time::{Duration, Instant};
 
 use super::metadata::Spherical;
-use super::path::CameraPath;
 use super::source::{
     AudioPacket, EndReason, EndStatus, Event, SourceOptions, StreamInfo, VideoInput, VideoSource,
 };
 use super::writer::{EncoderSettings, OutputTarget, VideoWriter, WriterConfig};
 use crate::dewarper::{Backend, Dewarper};
 use crate::frame::{FrameBuf, PixelFormat};
-use crate::model::{Calibration, View};
+use crate::model::{Calibration, CameraPath, View};
 use crate::options::DewarpOptions;
 use crate::{Error, Result};
 

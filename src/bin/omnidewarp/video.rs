@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use omnidewarp::DetectOptions;
 use omnidewarp::calib::{self, CalibrationOrigin};
+use omnidewarp::model::CameraPath;
 use omnidewarp::video::{
-    CameraPath, EncoderSettings, Limits, OutputTarget, Progress, ProgressFn, Reconnect, VideoInput,
-    VideoJob, convert as convert_job, detect_in_first_frame, interrupt_flag,
+    EncoderSettings, Limits, OutputTarget, Progress, ProgressFn, Reconnect, VideoInput, VideoJob,
+    convert as convert_job, detect_in_first_frame, interrupt_flag,
 };
 
 use crate::Failure;
