@@ -66,9 +66,9 @@ pub fn install_interrupt_handler() -> Result<()> {
     handler_flag().map(drop)
 }
 
-/// A flag set by the first Ctrl-C (SIGINT), SIGTERM or SIGHUP, for
-/// [`VideoJob::cancel`](crate::video::VideoJob): the conversion then stops reading,
-/// finalises its output and returns with `VideoReport::interrupted` set. Installs the
+/// A flag set by the first Ctrl-C (SIGINT), SIGTERM or SIGHUP, for `VideoJob::cancel`
+/// (feature `video`): the conversion then stops reading, finalises its output and returns
+/// with `VideoReport::interrupted` set. Installs the
 /// handler of [`install_interrupt_handler`] if needed. Once a caller has taken this flag,
 /// the first signal only sets it; a second one removes the temporaries (the unfinished
 /// output) and exits with status 130 and one line saying so.

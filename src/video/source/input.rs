@@ -65,7 +65,7 @@ pub struct VideoInput {
     /// (FFmpeg's `rw_timeout`).
     pub timeout: Duration,
     /// Live inputs only: when the consumer is a full queue behind, drop decoded frames
-    /// ([`SourceStats::dropped`]) rather than read the input more slowly than it comes, which
+    /// ([`SourceStats::dropped`](super::SourceStats::dropped)) rather than read the input more slowly than it comes, which
     /// a camera or server may answer by dropping the connection or data. Off by default:
     /// every frame is kept and the input waits.
     pub drop_late: bool,
@@ -156,7 +156,7 @@ impl VideoInput {
     }
 }
 
-/// How a [`VideoSource`] decodes.
+/// How a [`VideoSource`](super::VideoSource) decodes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SourceOptions {
     /// Decoded frames held ahead of the consumer (≥ 1). Memory is bounded by this, whatever
