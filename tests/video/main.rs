@@ -1,0 +1,25 @@
+//! Video and live-stream conversion, end to end, with clips made here by the `ffmpeg` CLI.
+//!
+//! | module | what |
+//! |---|---|
+//! | `common` | helpers: temporary folders, ffmpeg/ffprobe, calibrations, mirror clips, PSNR |
+//! | `live` | every live server the network tests start on 127.0.0.1 |
+//! | `files` | files in and out, codecs, image sequences, camera paths, GPU, .mov metadata |
+//! | `damaged` | truncated, corrupt and cut inputs |
+//! | `network` | HTTP, HLS, SRT, UDP inputs; reconnects, losses, stalls, dropped frames |
+//! | `memory` | memory flat with the length of the input |
+//! | `cli` | the command line on videos |
+//! | `rtsp` | RTSP from GStreamer's server |
+#![cfg(feature = "video")]
+
+mod common;
+mod live;
+
+mod damaged;
+mod files;
+mod memory;
+mod network;
+mod rtsp;
+
+#[cfg(feature = "cli")]
+mod cli;
