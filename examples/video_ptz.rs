@@ -46,7 +46,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         WIDTH,
         HEIGHT,
     )?;
-    let mut dewarper = Dewarper::new(calibration, view, DewarpOptions::default(), Backend::Auto)?;
+    let mut dewarper = Dewarper::new(
+        calibration,
+        view,
+        DewarpOptions::default().with_backend(Backend::Auto),
+    )?;
 
     let mut source = VideoSource::open(&VideoInput::new(&input), &SourceOptions::default())?;
     let info = source.info().clone();
@@ -60,16 +64,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut turned = view;
         turned.orientation.yaw = t * FRAC_PI_2;
         dewarper.set_view(turned)?;
-        dewarper.dewarp(&decoded.frame(), &mut out.frame_mut()?)?;
+        dewarper.dewarp(&decoded.frame(), &mut out.frame_mut())?;
         out.set_color(decoded.color());
         let writer = match &mut writer {
             Some(w) => w,
             None => writer.insert(VideoWriter::create(
                 &OutputTarget::File(output.clone()),
-                &EncoderSettings {
-                    preset: Some("veryfast".into()),
-                    ..EncoderSettings::default()
-                },
+                &EncoderSettings::default().with_preset(Some("veryfast".into())),
                 &WriterConfig {
                     width: WIDTH,
                     height: HEIGHT,
@@ -80,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
             )?),
         };
-        writer.write(&out.frame()?, t)?;
+        writer.write(&out.frame(), t)?;
     }
     let written = writer.ok_or("the input has no video frame")?.finish()?;
 
@@ -115,26 +116,23 @@ fn make_clip(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let color = YuvColor::default();
     let mut frame = FrameBuf::new(PixelFormat::I420, w, h)?;
     {
-        let mut planes = frame.frame_mut()?;
+        let mut planes = frame.frame_mut();
         let [luma, u, v] = planes.planes_mut() else {
             return Err("I420 has three planes".into());
         };
         for (x, y, pixel) in rgb.enumerate_pixels() {
             let [yy, uu, vv] = color.from_rgb(pixel.0);
-            luma.data[y as usize * luma.stride + x as usize] = yy;
+            luma.row_mut(y as usize)[x as usize] = yy;
             if x % 2 == 0 && y % 2 == 0 {
-                let k = (y / 2) as usize * u.stride + (x / 2) as usize;
-                u.data[k] = uu;
-                v.data[k] = vv;
+                let (row, col) = ((y / 2) as usize, (x / 2) as usize);
+                u.row_mut(row)[col] = uu;
+                v.row_mut(row)[col] = vv;
             }
         }
     }
     let mut writer = VideoWriter::create(
         &OutputTarget::File(path.to_owned()),
-        &EncoderSettings {
-            preset: Some("ultrafast".into()),
-            ..EncoderSettings::default()
-        },
+        &EncoderSettings::default().with_preset(Some("ultrafast".into())),
         &WriterConfig {
             width: w,
             height: h,
@@ -144,7 +142,7 @@ fn make_clip(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             spherical: None,
         },
     )?;
-    let still = frame.frame()?;
+    let still = frame.frame();
     for k in 0..50 {
         writer.write(&still, f64::from(k) / 25.0)?;
     }

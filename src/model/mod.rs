@@ -29,7 +29,7 @@ pub use ocam::OcamModel;
 pub use path::{CameraPath, Keyframe};
 pub use projection::{Orientation, Projection, Tile, TileProjection, View};
 pub use request::{ProjectionKind, ViewRequest};
-pub use ring::{RadialProfile, RingModel};
+pub use ring::{RadialProfile, RingBuilder, RingModel};
 
 use glam::DVec3;
 

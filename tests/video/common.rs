@@ -136,14 +136,13 @@ pub fn video_stream(path: &Path) -> serde_json::Value {
 pub fn ring_calibration(size: u32, heading_at_top_deg: f64) -> Calibration {
     let c = (f64::from(size) - 1.0) / 2.0;
     let s = f64::from(size) / 480.0;
-    let ring = RingModel::new(
-        DVec2::new(c, c),
-        (70.0 * s, 232.0 * s),
-        ((-50f64).to_radians(), 35f64.to_radians()),
-        heading_at_top_deg.to_radians(),
-        true,
-    )
-    .unwrap();
+    let ring = RingModel::builder()
+        .center(DVec2::new(c, c))
+        .radii(70.0 * s, 232.0 * s)
+        .elevations((-50f64).to_radians(), 35f64.to_radians())
+        .heading_at_top(heading_at_top_deg.to_radians())
+        .build()
+        .unwrap();
     Calibration::new((size, size), CameraModel::Ring(ring), None).unwrap()
 }
 
@@ -252,15 +251,9 @@ impl I420 {
             self.width,
             self.height,
             vec![
-                PlaneMut { data: y, stride: w },
-                PlaneMut {
-                    data: u,
-                    stride: cw,
-                },
-                PlaneMut {
-                    data: v,
-                    stride: cw,
-                },
+                PlaneMut::new(y, w),
+                PlaneMut::new(u, cw),
+                PlaneMut::new(v, cw),
             ],
         )
         .unwrap()
@@ -363,10 +356,7 @@ pub const X264_FAST: [&str; 6] = [
 ];
 
 pub fn fast_x264() -> EncoderSettings {
-    EncoderSettings {
-        preset: Some("ultrafast".into()),
-        ..EncoderSettings::default()
-    }
+    EncoderSettings::default().with_preset("ultrafast".to_owned())
 }
 
 /// Video frames of a file as ffprobe decodes them (`-count_frames`).

@@ -71,7 +71,7 @@ fn h264_clip_to_equirect_mp4_matches_still_dewarp() {
     let outputs = decode_all(&out);
     assert_eq!(inputs.len(), 60);
     assert_eq!(outputs.len(), 60);
-    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default());
+    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default()).unwrap();
     let mut worst = f64::INFINITY;
     for (k, ((input, _), (output, _))) in inputs.iter().zip(&outputs).enumerate() {
         let reference = input.still_dewarp(&mut dewarper);
@@ -164,10 +164,7 @@ fn containers_codecs_and_images() {
         ("out.y4m", None, "rawvideo"),
     ] {
         let path = dir.join(name);
-        let settings = EncoderSettings {
-            codec: codec.map(Into::into),
-            ..fast_x264()
-        };
+        let settings = fast_x264().with_codec(codec.map(Into::into));
         let r = convert(&job(OutputTarget::File(path.clone()), settings)).unwrap();
         assert_eq!(r.frames, 12, "{name}");
         assert_eq!(frame_times(&path).len(), 12, "{name}");
@@ -175,10 +172,7 @@ fn containers_codecs_and_images() {
     }
     // A bit rate instead of a crf.
     let path = dir.join("bitrate.mp4");
-    let settings = EncoderSettings {
-        bitrate: Some(400_000),
-        ..fast_x264()
-    };
+    let settings = fast_x264().with_bitrate(Some(400_000));
     assert_eq!(
         convert(&job(OutputTarget::File(path), settings))
             .unwrap()
@@ -186,11 +180,7 @@ fn containers_codecs_and_images() {
         12
     );
     // crf and bit rate together are refused.
-    let settings = EncoderSettings {
-        bitrate: Some(400_000),
-        crf: Some(20.0),
-        ..fast_x264()
-    };
+    let settings = fast_x264().with_bitrate(Some(400_000)).with_crf(Some(20.0));
     let e = convert(&job(OutputTarget::File(dir.join("x.mp4")), settings)).unwrap_err();
     assert!(e.to_string().contains("crf"), "{e}");
     // Image sequence.
@@ -202,17 +192,15 @@ fn containers_codecs_and_images() {
     assert!(dir.join("img_012.png").exists() && !dir.join("img_013.png").exists());
     // Null output, with limits.
     let mut j = job(OutputTarget::Null, fast_x264());
-    j.limits = Limits {
-        frames: Some(5),
-        start: None,
-        duration: None,
-    };
+    j.limits = Limits::default()
+        .with_frames(Some(5))
+        .with_start(None)
+        .with_duration(None);
     assert_eq!(convert(&j).unwrap().frames, 5);
-    j.limits = Limits {
-        frames: None,
-        start: Some(0.25),
-        duration: Some(0.125),
-    };
+    j.limits = Limits::default()
+        .with_frames(None)
+        .with_start(Some(0.25))
+        .with_duration(Some(0.125));
     assert_eq!(convert(&j).unwrap().frames, 3);
 }
 
@@ -254,11 +242,9 @@ fn camera_path_sets_the_view_per_frame() {
     for k in [0usize, 7, 19] {
         let t = outputs[k].1 - outputs[0].1;
         let v = path.view_at(&view, t);
-        let reference = inputs[k].0.still_dewarp(&mut CpuDewarper::new(
-            calibration.clone(),
-            v,
-            DewarpOptions::default(),
-        ));
+        let reference = inputs[k].0.still_dewarp(
+            &mut CpuDewarper::new(calibration.clone(), v, DewarpOptions::default()).unwrap(),
+        );
         let p = psnr(&reference.planes[0], &outputs[k].0.planes[0]);
         assert!(p >= 35.0, "frame {k} at t = {t}: PSNR {p:.1} dB");
     }
@@ -298,7 +284,7 @@ fn gpu_backend_converts_video_like_the_cpu() {
         );
         job.path = Some(CameraPath::load(&csv).unwrap());
         job.options.antialias = false;
-        job.backend = backend;
+        job.options = job.options.with_backend(backend);
         let report = convert(&job).unwrap();
         assert_eq!(report.frames, 12);
         (report.backend, decode_all(&out))
@@ -400,10 +386,7 @@ fn mov_output_carries_spherical_v1_metadata() {
         calibration.clone(),
         full,
     );
-    job.encoder = EncoderSettings {
-        spherical: false,
-        ..fast_x264()
-    };
+    job.encoder = fast_x264().with_spherical(false);
     assert_eq!(convert(&job).unwrap().frames, 12);
     assert!(video_stream(&out)["side_data_list"].is_null());
 }

@@ -144,12 +144,11 @@ impl LiveServer {
 pub fn live_input(port: u16) -> VideoInput {
     let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/live.ts"));
     input.timeout = Duration::from_secs(5);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 6,
-        initial_delay: Duration::from_millis(300),
-        max_delay: Duration::from_secs(2),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(6)
+        .with_initial_delay(Duration::from_millis(300))
+        .with_max_delay(Duration::from_secs(2));
     input
 }
 

@@ -11,12 +11,11 @@ fn credentials_never_appear_in_errors() {
         "http://alice:s3cretPass@127.0.0.1:{port}/live.ts?token=t0ken123"
     ))
     .header("Authorization", "Bearer h3aderSecret");
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 1,
-        initial_delay: Duration::from_millis(50),
-        max_delay: Duration::from_millis(50),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(1)
+        .with_initial_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_millis(50));
     let dbg = format!("{input:?}");
     let e = VideoSource::open(&input, &SourceOptions::default())
         .unwrap_err()
@@ -144,12 +143,11 @@ fn live_stream_that_dies_ends_with_a_valid_output() {
     let port = server.port;
     let out = dir.join("lost.mp4");
     let mut input = live_input(port);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 2,
-        initial_delay: Duration::from_millis(200),
-        max_delay: Duration::from_millis(400),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(2)
+        .with_initial_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_millis(400));
     let mut job = band_job(input, &out);
     job.limits.frames = Some(1000);
     let t = Instant::now();
@@ -199,12 +197,11 @@ fn stalled_server_times_out_and_gives_up() {
     let port = server.port;
     let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/stalled.ts"));
     input.timeout = Duration::from_millis(700);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 2,
-        initial_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(200),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(2)
+        .with_initial_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_millis(200));
     let t = Instant::now();
     let e = VideoSource::open(&input, &SourceOptions::default())
         .unwrap_err()
@@ -384,12 +381,11 @@ fn srt_stream_converts_n_frames() {
     let port = server.port;
     let mut input = VideoInput::new(format!("srt://127.0.0.1:{port}?mode=caller"));
     input.timeout = Duration::from_secs(5);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 10,
-        initial_delay: Duration::from_millis(200),
-        max_delay: Duration::from_secs(1),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(10)
+        .with_initial_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(1));
     let out = dir.join("srt.mp4");
     let mut job = band_job(input, &out);
     job.limits.frames = Some(30);

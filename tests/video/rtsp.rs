@@ -43,12 +43,11 @@ fn input(url: String, transport: &str) -> VideoInput {
         .options
         .push(("rtsp_transport".into(), transport.into()));
     input.timeout = Duration::from_secs(5);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 6,
-        initial_delay: Duration::from_millis(300),
-        max_delay: Duration::from_secs(1),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(6)
+        .with_initial_delay(Duration::from_millis(300))
+        .with_max_delay(Duration::from_secs(1));
     input
 }
 
@@ -65,7 +64,8 @@ fn job(input: VideoInput, out: &Path, frames: u64) -> VideoJob {
 /// frame). Returns the offset and the worst plane PSNR.
 fn assert_matches_still_dewarp(clip: &Path, out: &Path) -> (usize, f64) {
     let view = band_view(320, 80);
-    let mut dewarper = CpuDewarper::new(ring_calibration(240, 0.0), view, DewarpOptions::default());
+    let mut dewarper =
+        CpuDewarper::new(ring_calibration(240, 0.0), view, DewarpOptions::default()).unwrap();
     let refs: Vec<I420> = decode_all(clip)
         .iter()
         .map(|(f, _)| f.still_dewarp(&mut dewarper))
@@ -213,12 +213,11 @@ fn rtsp_server_killed_ends_with_a_valid_output() {
     });
     let out = dir.join("killed.mp4");
     let mut input = input(url, "tcp");
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 2,
-        initial_delay: Duration::from_millis(200),
-        max_delay: Duration::from_millis(400),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(2)
+        .with_initial_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_millis(400));
     let t = Instant::now();
     let report = convert(&job(input, &out, 1000)).unwrap();
     killer.join().unwrap();
