@@ -72,12 +72,55 @@ pub(crate) fn in_file(err: Error, path: &Path, key_of: impl Fn(&str) -> String) 
     }
 }
 
+/// Largest calibration file [`Calibration::load`] reads: 1 MiB (real ones are a few KB;
+/// an OpenCV file with the extrinsics of hundreds of views stays far below).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads at most `limit` bytes of `path`: a longer file (or an endless one, `/dev/zero`) is
+/// refused with `too_large` after reading `limit + 1` bytes, never read whole.
+pub(crate) fn read_limited(
+    path: &Path,
+    limit: u64,
+    too_large: impl FnOnce() -> Error,
+) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// A byte count for people: `1 MiB`, `16 MiB`, `512 KiB`, `100 bytes`.
+pub(crate) fn byte_size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
 impl Calibration {
-    /// Reads a calibration file of any supported format (see [`crate::calib`]).
+    /// Reads a calibration file of any supported format (see [`crate::calib`]), of at most
+    /// [`MAX_FILE_BYTES`].
     pub fn load(path: &Path) -> Result<Calibration> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
+        let bytes = read_limited(path, MAX_FILE_BYTES, || {
+            file_error(
+                path,
+                None,
+                format!(
+                    "larger than {}, the limit for calibration files (not a calibration?)",
+                    byte_size(MAX_FILE_BYTES)
+                ),
+            )
         })?;
         let text = String::from_utf8(bytes)
             .map_err(|_| file_error(path, None, "not a text file (not valid UTF-8)"))?;

@@ -56,16 +56,17 @@ impl CameraModel {
         }
     }
 
-    /// Checks every parameter.
+    /// Checks every parameter: finite and in its domain (each model's `validate()`), and the
+    /// heading at the top within ±360°.
     pub fn validate(&self) -> crate::Result<()> {
         match self {
             Self::Ring(ring) => ring.validate(),
             Self::Mei { lens, mount } => {
-                super::finite("heading_at_top_deg", mount.heading_at_top)?;
+                check_heading(mount.heading_at_top)?;
                 lens.validate()
             }
             Self::Ocam { lens, mount } => {
-                super::finite("heading_at_top_deg", mount.heading_at_top)?;
+                check_heading(mount.heading_at_top)?;
                 lens.validate()
             }
         }
@@ -97,4 +98,17 @@ impl CameraModel {
             },
         }
     }
+}
+
+/// Checks a heading at the top: finite and within ±360° (a larger angle is a typing error,
+/// and far beyond it the angle's sine and cosine lose all precision).
+pub(super) fn check_heading(heading: f64) -> crate::Result<()> {
+    super::finite("heading_at_top_deg", heading)?;
+    if heading.abs() > 360f64.to_radians() {
+        return Err(crate::error::invalid(
+            "heading_at_top_deg",
+            format!("must lie in [-360, 360], got {}", heading.to_degrees()),
+        ));
+    }
+    Ok(())
 }
