@@ -2,7 +2,7 @@
 // frame and samples it. Prepended (src/gpu/shaders.rs): config.wgsl, model.wgsl,
 // projection.wgsl, map.wgsl, sample.wgsl.
 //
-// The twin of `run` and `Context::{packed, yuv_to_rgba, yuv_to_i420}` in src/cpu/mod.rs.
+// The twin of `run` and `Context::{packed, yuv_to_rgba, yuv_to_i420}` in src/cpu/dewarp.rs.
 
 // Plane 0: RGBA / grey / Y. Plane 1: U (I420) or UV (NV12). Plane 2: V (I420).
 @group(0) @binding(1) var plane0: texture_2d<f32>;

@@ -24,6 +24,7 @@ pub mod error;
 pub mod frame;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+mod mip;
 pub mod model;
 pub mod options;
 #[cfg(feature = "video")]

@@ -492,3 +492,52 @@ fn video_without_calibration_detects_the_ring_in_its_first_frame() {
     );
     assert!(out.exists());
 }
+
+#[test]
+fn a_calibration_beside_the_input_serves_when_none_is_named() {
+    let dir = temp_dir("sidecar");
+    let input = dir.join("shot.jpg");
+    std::fs::copy(SAMPLE, &input).unwrap();
+    std::fs::copy(SAMPLE_CALIB, dir.join("shot.omnidewarp.toml")).unwrap();
+    let flags = ["--size", "300x100", "--backend", "cpu"];
+    let named = dir.join("named.png");
+    let run = omnidewarp(
+        &[
+            &[
+                "convert",
+                s(&input),
+                "--calib",
+                SAMPLE_CALIB,
+                "-o",
+                s(&named),
+            ][..],
+            &flags,
+        ]
+        .concat(),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let beside = dir.join("beside.png");
+    let run = omnidewarp(&[&["convert", s(&input), "-o", s(&beside)][..], &flags].concat());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("shot.omnidewarp.toml (beside the input)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&named).unwrap(),
+        std::fs::read(&beside).unwrap()
+    );
+    // A broken sidecar is an error that names it, not a silent detection.
+    std::fs::write(dir.join("shot.omnidewarp.toml"), "version = 99\n").unwrap();
+    let run = omnidewarp(&["convert", s(&input), "-o", s(&dir.join("x.png"))]);
+    assert_failure(&run, 1, "shot.omnidewarp.toml");
+}

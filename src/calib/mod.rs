@@ -1,5 +1,6 @@
 //! Calibration files: read ours (TOML), OpenCV `omnidir` (FileStorage YAML/XML) and
-//! OCamCalib (`calib_results.txt`); write ours.
+//! OCamCalib (`calib_results.txt`); write ours; and [`resolve`] the calibration of an input
+//! (the file named, else `NAME.omnidewarp.toml` beside it, else the ring detected in it).
 //!
 //! The format is recognised by content, never by the file name:
 //!
@@ -22,7 +23,10 @@ use crate::{Error, Result};
 
 mod ocamcalib;
 mod opencv;
+mod resolve;
 mod toml;
+
+pub use resolve::{CalibrationOrigin, ResolvedCalibration, SIDECAR_SUFFIX, resolve, sidecar_path};
 
 /// Which kind of file a calibration text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 use glam::{DVec2, DVec3};
 use rayon::prelude::*;
 
+use super::sample::cubic_weights;
 use crate::model::{Calibration, CameraModel, ElevationBand, Tile};
 
 /// Where an output pixel reads the frame: level-0 position and level of detail.
@@ -161,7 +162,7 @@ pub(crate) const GRID_TOLERANCE: f64 = 0.005;
 const ELEVATION_MARGIN: f64 = 1e-4;
 
 /// Exact nodes every `step` pixels over one tile, one ring of nodes beyond its edges,
-/// interpolated with Catmull-Rom weights (exact at nodes, third-order accurate between);
+/// interpolated with Catmull-Rom weights ([`cubic_weights`], as the bicubic sampler; exact at nodes, third-order accurate between);
 /// where one of the 4×4 nodes around a position is missing, that position is mapped exactly.
 #[derive(Debug, Clone)]
 pub(crate) struct TileGrid {
@@ -242,7 +243,7 @@ impl TileGrid {
         let s = self.step as f32;
         let gy = (y / s).max(0.0);
         let j = (gy as usize).min(self.rows - 4);
-        let w = catmull_rom(gy - j as f32);
+        let w = cubic_weights(gy - j as f32);
         let rows = &self.nodes[j * self.cols..(j + 4) * self.cols];
         let (r0, rest) = rows.split_at(self.cols);
         let (r1, rest) = rest.split_at(self.cols);
@@ -256,18 +257,6 @@ impl TileGrid {
             .collect();
         GridRow { grid: self, nodes }
     }
-}
-
-/// Catmull-Rom weights for nodes −1, 0, 1, 2 around fraction `t`.
-#[inline(always)]
-fn catmull_rom(t: f32) -> [f32; 4] {
-    let (t2, t3) = (t * t, t * t * t);
-    [
-        -0.5 * t3 + t2 - 0.5 * t,
-        1.5 * t3 - 2.5 * t2 + 1.0,
-        -1.5 * t3 + 2.0 * t2 + 0.5 * t,
-        0.5 * t3 - 0.5 * t2,
-    ]
 }
 
 /// Source points of a run of output pixels (structure of arrays), reused between rows.
@@ -325,7 +314,7 @@ impl GridRow<'_> {
         let s = self.grid.step as f32;
         let gx = (x / s).max(0.0);
         let i = (gx as usize).min(self.grid.cols - 4);
-        let w = catmull_rom(gx - i as f32);
+        let w = cubic_weights(gx - i as f32);
         let n = Node::blend(
             [
                 self.nodes[i],
@@ -358,7 +347,7 @@ impl GridRow<'_> {
             let x = x_of(i);
             let gx = (x * inv_step).max(0.0);
             let c = (gx as usize).min(last);
-            let w = catmull_rom(gx - c as f32);
+            let w = cubic_weights(gx - c as f32);
             let Node([nx, ny, e, lod]) = Node::blend(
                 [
                     self.nodes[c],

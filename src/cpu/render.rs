@@ -4,8 +4,8 @@ use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
 use glam::{DVec2, DVec3};
 
+use super::dewarp::{for_each_row, packed_fill, plane_ref};
 use super::sample::{MipChain, PlaneRef, WrapX, sample_lod, to_u8};
-use super::{for_each_row, packed_fill, plane_ref};
 use crate::frame::{Frame, FrameMut, PixelFormat};
 use crate::model::{Calibration, heading_elevation};
 use crate::options::DewarpOptions;

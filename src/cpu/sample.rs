@@ -2,6 +2,7 @@
 //!
 //! Keep in step with `shaders/sample.wgsl`: same addressing, weights and rounding.
 
+use crate::mip::mip_level_count;
 use crate::options::Interpolation;
 
 /// A read-only plane with its geometry.
@@ -137,7 +138,9 @@ pub(crate) fn floor_i32(x: f32) -> i32 {
     i - i32::from((i as f32) > x)
 }
 
-/// Catmull-Rom weights (a = −0.5) for taps at −1, 0, 1, 2 around fraction `t`.
+/// Catmull-Rom weights (a = −0.5) for taps at −1, 0, 1, 2 around fraction `t`: the one
+/// cubic of the CPU side, used by the bicubic sampler and the mapping grid
+/// (`shaders/sample.wgsl` has its twin).
 #[inline(always)]
 pub(crate) fn cubic_weights(t: f32) -> [f32; 4] {
     let t2 = t * t;
@@ -218,12 +221,6 @@ impl MipChain {
             height: l.height,
         }
     }
-}
-
-/// Mip levels of a `width × height` plane, level 0 included (as wgpu counts them).
-#[must_use]
-pub(crate) fn mip_level_count(width: u32, height: u32) -> u32 {
-    32 - width.max(height).leading_zeros()
 }
 
 /// Samples `base`/`mips` at level-0 position `(x, y)` with level of detail `lod`

@@ -9,7 +9,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::frame::YuvRange;
-use crate::model::{Calibration, CameraModel, MountAxis, Orientation, Tile, TileProjection, View};
+use crate::model::{Calibration, CameraModel, Orientation, Tile, TileProjection, View};
 use crate::options::{DewarpOptions, Interpolation};
 
 /// Most tiles a view has (a quad layout).
@@ -54,7 +54,7 @@ pub(crate) struct TileConfig {
     pub _pad2: u32,
     /// The constants `Tile::ray` derives from the projection's parameters, computed in f64:
     /// equirect `(top, bottom, span)`, cylinder `(tan top, tan bottom, span)`, perspective
-    /// `(f)` with `f = (w/2)/tan(fov/2)`, stereographic `(f)` with `f = (w/2)/(2 tan(fov/4))`.
+    /// and stereographic `(f)`, `f` = [`Tile::focal_length`].
     pub params: [f32; 4],
     /// `Orientation::matrix()`: columns right, forward, up (a WGSL `mat3x3<f32>`, each column
     /// padded to 16 bytes).
@@ -74,9 +74,9 @@ pub(crate) struct ModelConfig {
     // Ring.
     pub ring_center: [f32; 2],
     pub ring_heading_at_top: f32,
-    /// `s`: +1 mirrored, −1 direct view.
+    /// `RingModel::sign`: +1 mirrored, −1 direct view.
     pub ring_sign: f32,
-    // Mount (mei, ocam): cos/sin of heading_at_top and the axis signs (sx, sz).
+    // Mount (mei, ocam): cos/sin of heading_at_top and the axis signs `Mount::signs`.
     pub mount_cos: f32,
     pub mount_sin: f32,
     pub mount_sx: f32,
@@ -88,7 +88,7 @@ pub(crate) struct ModelConfig {
     pub cy: f32,
     pub skew: f32,
     pub xi: f32,
-    /// `−min(ξ, 1/ξ)`, the lowest visible `Xs.z`.
+    /// `MeiModel::z_limit`, the lowest visible `Xs.z`.
     pub z_limit: f32,
     pub k1: f32,
     pub k2: f32,
@@ -198,7 +198,7 @@ fn f(v: f64) -> f32 {
 
 impl TileConfig {
     fn new(tile: &Tile) -> Self {
-        let w = f64::from(tile.width);
+        let focal = f(tile.focal_length().unwrap_or(0.0));
         let (projection, params) = match tile.projection {
             TileProjection::Equirect { top, bottom, span } => {
                 (PROJECTION_EQUIRECT, [f(top), f(bottom), f(span), 0.0])
@@ -207,14 +207,10 @@ impl TileConfig {
                 PROJECTION_CYLINDER,
                 [f(top.tan()), f(bottom.tan()), f(span), 0.0],
             ),
-            TileProjection::Perspective { fov } => (
-                PROJECTION_PERSPECTIVE,
-                [f((w / 2.0) / (fov / 2.0).tan()), 0.0, 0.0, 0.0],
-            ),
-            TileProjection::Stereographic { fov } => (
-                PROJECTION_STEREOGRAPHIC,
-                [f((w / 2.0) / (2.0 * (fov / 4.0).tan())), 0.0, 0.0, 0.0],
-            ),
+            TileProjection::Perspective { .. } => (PROJECTION_PERSPECTIVE, [focal, 0.0, 0.0, 0.0]),
+            TileProjection::Stereographic { .. } => {
+                (PROJECTION_STEREOGRAPHIC, [focal, 0.0, 0.0, 0.0])
+            }
         };
         Self {
             rect: [tile.x0, tile.y0, tile.width, tile.height],
@@ -241,7 +237,7 @@ impl ModelConfig {
                 out.kind = MODEL_RING;
                 out.ring_center = [f(ring.center.x), f(ring.center.y)];
                 out.ring_heading_at_top = f(ring.heading_at_top);
-                out.ring_sign = if ring.mirrored { 1.0 } else { -1.0 };
+                out.ring_sign = f(ring.sign());
                 let knots = ring.profile.knots();
                 out.knot_count = knots.len() as u32;
                 for (slot, &(r, e)) in out.knots.iter_mut().zip(knots) {
@@ -257,7 +253,7 @@ impl ModelConfig {
                 out.cy = f(lens.cy);
                 out.skew = f(lens.skew);
                 out.xi = f(lens.xi);
-                out.z_limit = f(-lens.xi.min(1.0 / lens.xi));
+                out.z_limit = f(lens.z_limit());
                 out.k1 = f(lens.k1);
                 out.k2 = f(lens.k2);
                 out.p1 = f(lens.p1);
@@ -284,14 +280,11 @@ impl ModelConfig {
         };
         if let Some(mount) = mount {
             let (sa, ca) = mount.heading_at_top.sin_cos();
-            let sz = match mount.axis {
-                MountAxis::Nadir => -1.0,
-                MountAxis::Zenith => 1.0,
-            };
+            let (sx, sz) = mount.signs();
             out.mount_cos = f(ca);
             out.mount_sin = f(sa);
-            out.mount_sz = sz;
-            out.mount_sx = if mount.reflected { sz } else { -sz };
+            out.mount_sx = f(sx);
+            out.mount_sz = f(sz);
         }
         out
     }

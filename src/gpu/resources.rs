@@ -1,9 +1,10 @@
 //! Textures and buffers kept between frames: source planes with their mip chains, the
 //! output texture and its readback buffer.
 
+use super::draw::render_pass;
 use super::pipelines::Pipelines;
-use crate::cpu::sample::mip_level_count;
 use crate::frame::FrameMut;
+use crate::mip::mip_level_count;
 use crate::{Error, Result};
 
 /// One source plane: a texture with a full mip chain (levels above 0 are filled by the mip
@@ -85,22 +86,12 @@ impl PlaneTexture {
     ) {
         let pipeline = pipelines.mip(device, self.texture.format());
         for (k, group) in self.mip_groups.iter().enumerate() {
-            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("omnidewarp mipmap"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &self.level_views[k + 1],
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                depth_stencil_attachment: None,
-                timestamp_writes: None,
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
+            let mut pass = render_pass(
+                encoder,
+                "omnidewarp mipmap",
+                &self.level_views[k + 1],
+                wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+            );
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, group, &[]);
             pass.draw(0..3, 0..1);

@@ -63,8 +63,11 @@ impl MeiModel {
         Ok(())
     }
 
-    /// Lowest visible `Xs.z`.
-    fn z_limit(&self) -> f64 {
+    /// Lowest visible `Xs.z` on the unit sphere, `−min(ξ, 1/ξ)`: points at or below it are
+    /// behind the projection centre (or on the far side of the sphere's silhouette). The
+    /// GPU's uniform block carries it as it is.
+    #[must_use]
+    pub(crate) fn z_limit(&self) -> f64 {
         -self.xi.min(1.0 / self.xi)
     }
 

@@ -17,6 +17,7 @@ mod mei;
 mod mount;
 mod ocam;
 mod projection;
+mod request;
 mod ring;
 
 pub use calibration::{Calibration, ElevationBand, MAX_IMAGE_SIDE};
@@ -25,6 +26,7 @@ pub use mei::MeiModel;
 pub use mount::{Mount, MountAxis};
 pub use ocam::OcamModel;
 pub use projection::{Orientation, Projection, Tile, TileProjection, View};
+pub use request::{ProjectionKind, ViewRequest};
 pub use ring::{RadialProfile, RingModel};
 
 use glam::DVec3;

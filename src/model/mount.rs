@@ -39,7 +39,11 @@ impl Default for Mount {
 }
 
 impl Mount {
-    fn signs(&self) -> (f64, f64) {
+    /// The axis signs `(sx, sz)` of [`Mount`]'s formula: `sz = −1` for nadir, `+1` for
+    /// zenith; `sx = sz` when reflected, `−sz` for a direct view. The GPU's uniform block
+    /// carries them as they are.
+    #[must_use]
+    pub(crate) fn signs(&self) -> (f64, f64) {
         let sz = match self.axis {
             MountAxis::Nadir => -1.0,
             MountAxis::Zenith => 1.0,

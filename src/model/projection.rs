@@ -145,6 +145,19 @@ pub struct Tile {
 }
 
 impl Tile {
+    /// Focal length in pixels of a perspective tile, `F = (W/2)/tan(fov/2)`, or of a
+    /// stereographic one, `F = (W/2)/(2·tan(fov/4))` (a ray at angle θ from forward lands
+    /// `2F·tan(θ/2)` from the centre); `None` for panoramas.
+    #[must_use]
+    pub fn focal_length(&self) -> Option<f64> {
+        let w = f64::from(self.width);
+        match self.projection {
+            TileProjection::Perspective { fov } => Some((w / 2.0) / (fov / 2.0).tan()),
+            TileProjection::Stereographic { fov } => Some((w / 2.0) / (2.0 * (fov / 4.0).tan())),
+            TileProjection::Equirect { .. } | TileProjection::Cylinder { .. } => None,
+        }
+    }
+
     /// World direction (unit) seen at tile-local pixel `(x, y)` (pixel-centre convention,
     /// continuous). `None` where the projection shows nothing.
     #[must_use]
@@ -165,12 +178,12 @@ impl Tile {
                 let elevation = (t0 - (t0 - t1) * (y + 0.5) / h).atan();
                 direction(heading, elevation)
             }
-            TileProjection::Perspective { fov } => {
-                let f = (w / 2.0) / (fov / 2.0).tan();
+            TileProjection::Perspective { .. } => {
+                let f = self.focal_length()?;
                 camera_to_local(DVec3::new(x - (w - 1.0) / 2.0, y - (h - 1.0) / 2.0, f)).normalize()
             }
-            TileProjection::Stereographic { fov } => {
-                let f = (w / 2.0) / (2.0 * (fov / 4.0).tan());
+            TileProjection::Stereographic { .. } => {
+                let f = self.focal_length()?;
                 let (a, b) = (x - (w - 1.0) / 2.0, y - (h - 1.0) / 2.0);
                 let radius = a.hypot(b);
                 let theta = 2.0 * (radius / (2.0 * f)).atan();

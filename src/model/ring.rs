@@ -195,7 +195,9 @@ impl RingModel {
         Ok(())
     }
 
-    fn sign(&self) -> f64 {
+    /// `s` of the forward formula: `+1` when `mirrored`, `−1` for a direct view.
+    #[must_use]
+    pub(crate) fn sign(&self) -> f64 {
         if self.mirrored { 1.0 } else { -1.0 }
     }
 

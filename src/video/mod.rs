@@ -12,6 +12,7 @@
 //! Credentials in URLs and headers are never printed: every message uses
 //! [`redact`]ed locations.
 
+mod calibrate;
 mod mov;
 mod path;
 mod pipeline;
@@ -22,6 +23,7 @@ mod writer;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+pub use calibrate::detect_in_first_frame;
 pub use path::{CameraPath, Keyframe};
 pub use pipeline::{Limits, Progress, ProgressFn, VideoJob, VideoReport, convert};
 pub use source::{

@@ -2,7 +2,12 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use omnidewarp::model::{Calibration, ProjectionKind, View, ViewRequest};
+use omnidewarp::{DewarpOptions, Interpolation};
+
+use crate::Failure;
 
 /// Dewarp catadioptric (mirror) 360° camera frames into panoramas and virtual PTZ views.
 #[derive(Debug, Parser)]
@@ -48,23 +53,6 @@ pub struct DetectArgs {
     /// Elevation seen at the mirror's rim, degrees.
     #[arg(long, value_parser = parse_angle, default_value = "60", allow_hyphen_values = true)]
     pub elevation_outer: f64,
-}
-
-/// Output projection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProjectionArg {
-    /// 360° equirectangular panorama.
-    Equirect,
-    /// 360° cylindrical panorama (rows linear in tan(elevation)).
-    Cylinder,
-    /// Perspective "virtual PTZ" view.
-    Perspective,
-    /// Stereographic ("little planet" looking at the nadir by default).
-    Stereographic,
-    /// Two 180° strips stacked.
-    DoublePanorama,
-    /// Four perspective views at yaw 0/90/180/270.
-    Quad,
 }
 
 /// Interpolation.
@@ -156,12 +144,20 @@ fn parse_angle(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The library's projection names, each with its one-line summary for `--help`.
+fn projection_parser() -> impl TypedValueParser<Value = ProjectionKind> {
+    PossibleValuesParser::new(
+        ProjectionKind::ALL.map(|kind| PossibleValue::new(kind.name()).help(kind.summary())),
+    )
+    .try_map(|name| name.parse::<ProjectionKind>())
+}
+
 /// What to show, shared by `convert` and `export-map`.
 #[derive(Debug, Args)]
 pub struct ViewArgs {
     /// Output projection.
-    #[arg(long, value_enum, default_value_t = ProjectionArg::Equirect)]
-    pub projection: ProjectionArg,
+    #[arg(long, value_parser = projection_parser(), default_value = "equirect")]
+    pub projection: ProjectionKind,
     /// Output size WxH [default: equirect 4096x2048, perspective/quad 1920x1080, ...].
     #[arg(long, value_parser = parse_size)]
     pub size: Option<Size>,
@@ -182,6 +178,33 @@ pub struct ViewArgs {
     pub band: bool,
 }
 
+impl ViewArgs {
+    /// The library's view request these flags make (degrees become radians).
+    pub fn request(&self) -> ViewRequest {
+        let mut request = ViewRequest::new(self.projection)
+            .with_band(self.band)
+            .with_yaw(self.yaw.to_radians())
+            .with_roll(self.roll.to_radians());
+        if let Some(fov) = self.fov {
+            request = request.with_fov(fov.to_radians());
+        }
+        if let Some(pitch) = self.pitch {
+            request = request.with_pitch(pitch.to_radians());
+        }
+        if let Some(size) = self.size {
+            request = request.with_size(size.width, size.height);
+        }
+        request
+    }
+
+    /// The view for `calibration`; a view the flags make impossible is a usage error.
+    pub fn build(&self, calibration: &Calibration) -> Result<View, Failure> {
+        self.request()
+            .build(calibration)
+            .map_err(|e| Failure::usage(e.to_string()))
+    }
+}
+
 /// Sampling flags.
 #[derive(Debug, Args)]
 pub struct SamplingArgs {
@@ -196,6 +219,21 @@ pub struct SamplingArgs {
     pub fill: [u8; 4],
 }
 
+impl SamplingArgs {
+    /// The library's sampling options these flags make.
+    pub fn options(&self) -> DewarpOptions {
+        DewarpOptions {
+            interpolation: match self.interp {
+                InterpArg::Nearest => Interpolation::Nearest,
+                InterpArg::Bilinear => Interpolation::Bilinear,
+                InterpArg::Bicubic => Interpolation::Bicubic,
+            },
+            antialias: self.antialias == AntialiasArg::Auto,
+            fill: self.fill,
+        }
+    }
+}
+
 /// `convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -206,8 +244,9 @@ pub struct ConvertArgs {
     /// y4m, nut, avi, ts), an image sequence (out_%05d.png) or `null` (discard, for timing).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Calibration file (our TOML, OpenCV YAML/XML, OCamCalib txt) [default: detect the
-    /// mirror ring in the frame, as `omnidewarp detect` does].
+    /// Calibration file (our TOML, OpenCV YAML/XML, OCamCalib txt) [default: NAME.omnidewarp.toml
+    /// beside the input NAME.EXT when there is one, else the mirror ring detected in the
+    /// (first) frame, as `omnidewarp detect` does].
     #[arg(long)]
     pub calib: Option<PathBuf>,
     /// View flags.

@@ -3,17 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use omnidewarp::model::{Calibration, Orientation, Projection, View};
-use omnidewarp::{
-    Backend, DetectOptions, DewarpOptions, Dewarper, Frame, FrameMut, Interpolation, PixelFormat,
-    detect_ring,
-};
+use omnidewarp::calib::{self, ResolvedCalibration};
+use omnidewarp::model::Calibration;
+use omnidewarp::{Backend, DetectOptions, Dewarper, Frame, FrameMut, PixelFormat, detect_ring};
 
 use crate::Failure;
-use crate::args::{
-    AntialiasArg, Command, ConvertArgs, DetectArgs, ExportMapArgs, InterpArg, MapFormat,
-    ProjectionArg, RenderMirrorArgs, SamplingArgs, ViewArgs,
-};
+use crate::args::{Command, ConvertArgs, DetectArgs, ExportMapArgs, MapFormat, RenderMirrorArgs};
 use crate::output::{check_not_input, load_image, output_format, save_image, write_atomically};
 
 /// Runs one subcommand.
@@ -24,86 +19,17 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::ExportMap(args) => export_map(&args),
         Command::Detect(args) => detect(&args),
         Command::Info { file } => {
-            println!("{}", load_calibration(&file)?.describe());
+            println!("{}", Calibration::load(&file)?.describe());
             Ok(())
         }
     }
 }
 
-pub(crate) fn load_calibration(path: &Path) -> Result<Calibration, Failure> {
-    Ok(Calibration::load(path)?)
-}
-
-pub(crate) fn options(args: &SamplingArgs) -> DewarpOptions {
-    DewarpOptions {
-        interpolation: match args.interp {
-            InterpArg::Nearest => Interpolation::Nearest,
-            InterpArg::Bilinear => Interpolation::Bilinear,
-            InterpArg::Bicubic => Interpolation::Bicubic,
-        },
-        antialias: args.antialias == AntialiasArg::Auto,
-        fill: args.fill,
-    }
-}
-
-/// The view the flags ask for, with defaults that depend on the projection and the mirror.
-pub fn build_view(args: &ViewArgs, calibration: &Calibration) -> Result<View, Failure> {
-    use std::f64::consts::{FRAC_PI_2, PI, TAU};
-    let band = calibration.elevation_range();
-    let (top, bottom) = if args.band {
-        (band.max, band.min)
-    } else {
-        (FRAC_PI_2, -FRAC_PI_2)
-    };
-    let limit = 80f64.to_radians();
-    let (cyl_top, cyl_bottom) = (band.max.min(limit), band.min.max(-limit));
-    let fov = |default: f64| args.fov.unwrap_or(default).to_radians();
-    let square_height =
-        |width: u32, span: f64, rows: f64| (f64::from(width) * rows / span).round().max(1.0) as u32;
-    let (projection, default_size) = match args.projection {
-        ProjectionArg::Equirect => (
-            Projection::Equirect { top, bottom },
-            (4096, square_height(4096, TAU, top - bottom)),
-        ),
-        ProjectionArg::Cylinder => (
-            Projection::Cylinder {
-                top: cyl_top,
-                bottom: cyl_bottom,
-            },
-            (
-                4096,
-                square_height(4096, TAU, cyl_top.tan() - cyl_bottom.tan()),
-            ),
-        ),
-        ProjectionArg::Perspective => (Projection::Perspective { fov: fov(90.0) }, (1920, 1080)),
-        ProjectionArg::Quad => (Projection::Quad { fov: fov(90.0) }, (1920, 1080)),
-        ProjectionArg::Stereographic => {
-            (Projection::Stereographic { fov: fov(240.0) }, (2048, 2048))
-        }
-        ProjectionArg::DoublePanorama => (
-            Projection::DoublePanorama { top, bottom },
-            (4096, 2 * square_height(4096, PI, top - bottom)),
-        ),
-    };
-    let default_pitch = if args.projection == ProjectionArg::Stereographic {
-        -90.0
-    } else {
-        0.0
-    };
-    let orientation = Orientation {
-        yaw: args.yaw.to_radians(),
-        pitch: args.pitch.unwrap_or(default_pitch).to_radians(),
-        roll: args.roll.to_radians(),
-    };
-    let (width, height) = args.size.map_or(default_size, |s| (s.width, s.height));
-    View::new(projection, orientation, width, height).map_err(|e| Failure::usage(e.to_string()))
-}
-
 /// Runs `f` on `img` as a frame of its own format (other formats become RGBA8 first).
-fn with_frame<T>(
+fn with_frame<T, E: From<omnidewarp::Error>>(
     img: &image::DynamicImage,
-    f: impl FnOnce(&Frame<'_>) -> Result<T, Failure>,
-) -> Result<T, Failure> {
+    f: impl FnOnce(&Frame<'_>) -> Result<T, E>,
+) -> Result<T, E> {
     match img {
         image::DynamicImage::ImageLuma8(g) => f(&Frame::from_gray_image(g)?),
         image::DynamicImage::ImageRgb8(rgb) => f(&Frame::from_rgb_image(rgb)?),
@@ -153,21 +79,20 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     check_not_input(&args.input, &args.output)?;
     output_format(&args.output)?;
     let img = load_image(&args.input)?;
-    let calibration = match &args.calib {
-        Some(path) => load_calibration(path)?,
-        None => {
-            let ring = with_frame(&img, |frame| {
-                Ok(detect_ring(frame, &DetectOptions::default())?)
-            })?;
-            log::info!("no --calib: using the detected {ring}");
-            ring.to_calibration(&DetectOptions::default())?
-        }
-    };
-    let view = build_view(&args.view, &calibration)?;
-    let options = options(&args.sampling);
+    let resolved = calib::resolve(args.calib.as_deref(), Some(&args.input), || {
+        with_frame(&img, |frame| {
+            ResolvedCalibration::detect(frame, &DetectOptions::default())
+        })
+    })?;
+    if args.calib.is_none() {
+        log::info!("no --calib: using {}", resolved.origin);
+    }
+    let calibration = resolved.calibration;
+    let view = args.view.build(&calibration)?;
+    let options = args.sampling.options();
     let mut dewarper = Dewarper::new(calibration, view, options, args.backend.into())?;
     log::debug!("dewarping on {}", dewarper.description());
-    let out = with_frame(&img, |frame| {
+    let out = with_frame(&img, |frame| -> Result<_, Failure> {
         // The GPU writes RGBA8, as does a fill with transparency; otherwise the output keeps
         // the input's layout.
         let keep = frame.format();
@@ -204,7 +129,7 @@ fn detect(args: &DetectArgs) -> Result<(), Failure> {
         args.elevation_outer.to_radians(),
     );
     let img = load_image(&args.frame)?;
-    let ring = with_frame(&img, |frame| Ok(detect_ring(frame, &options)?))?;
+    let ring = with_frame(&img, |frame| detect_ring(frame, &options))?;
     println!("{ring}");
     if let Some(output) = &args.output {
         ring.to_calibration(&options)?.save_toml(output)?;
@@ -215,13 +140,13 @@ fn detect(args: &DetectArgs) -> Result<(), Failure> {
 fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
     check_not_input(&args.panorama, &args.output)?;
     output_format(&args.output)?;
-    let calibration = load_calibration(&args.calib)?;
+    let calibration = Calibration::load(&args.calib)?;
     let (width, height) = args
         .size
         .map_or(calibration.image_size, |s| (s.width, s.height));
-    let options = options(&args.sampling);
+    let options = args.sampling.options();
     let img = load_image(&args.panorama)?;
-    let out = with_frame(&img, |pano| {
+    let out = with_frame(&img, |pano| -> Result<_, Failure> {
         let format = pano.format();
         let mut data = vec![0u8; width as usize * height as usize * channels(format)];
         omnidewarp::render_mirror(
@@ -236,11 +161,11 @@ fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
 }
 
 fn export_map(args: &ExportMapArgs) -> Result<(), Failure> {
-    let calibration = load_calibration(&args.calib)?;
+    let calibration = Calibration::load(&args.calib)?;
     let frame_size = args
         .frame_size
         .map_or(calibration.image_size, |s| (s.width, s.height));
-    let view = build_view(&args.view, &calibration)?;
+    let view = args.view.build(&calibration)?;
     let positions = omnidewarp::source_positions(&calibration, &view, frame_size)?;
     let prefix = args.output.to_string_lossy().into_owned();
     let (w, h) = (view.width as usize, view.height as usize);

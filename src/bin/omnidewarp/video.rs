@@ -5,15 +5,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use omnidewarp::DetectOptions;
+use omnidewarp::calib::{self, CalibrationOrigin};
 use omnidewarp::video::{
-    CameraPath, EncoderSettings, Limits, OutputTarget, Progress, ProgressFn, Reconnect,
-    SourceOptions, VideoInput, VideoJob, VideoSource, convert as convert_job, interrupt_flag,
+    CameraPath, EncoderSettings, Limits, OutputTarget, Progress, ProgressFn, Reconnect, VideoInput,
+    VideoJob, convert as convert_job, detect_in_first_frame, interrupt_flag,
 };
-use omnidewarp::{DetectOptions, detect_ring};
 
 use crate::Failure;
 use crate::args::ConvertArgs;
-use crate::commands::{build_view, load_calibration, options};
 use crate::output::check_not_input;
 
 /// Video containers the output may name.
@@ -23,26 +23,6 @@ const CONTAINERS: [&str; 10] = [
 
 /// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
 const INTERRUPTED: u8 = 130;
-
-/// Calibrates from the mirror ring found in the input's first frame (at `--start`): the
-/// input is opened once for this, then again for the conversion.
-fn detect_in_first_frame(
-    input: &VideoInput,
-    start: Option<f64>,
-) -> Result<omnidewarp::model::Calibration, Failure> {
-    let options = SourceOptions {
-        queue: 1,
-        start,
-        audio: false,
-    };
-    let mut source = VideoSource::open(input, &options)?;
-    let first = source
-        .next_frame()?
-        .ok_or_else(|| Failure::runtime(format!("{}: no video frame", input.redacted())))?;
-    let ring = detect_ring(&first.frame(), &DetectOptions::default())?;
-    log::info!("no --calib: using the ring detected in the first frame, {ring}");
-    Ok(ring.to_calibration(&DetectOptions::default())?)
-}
 
 /// Converts a video input per the flags: one call into the library, with a progress bar on
 /// a terminal, a line every few seconds otherwise, nothing with `--quiet`.
@@ -61,17 +41,26 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     if video.no_reconnect {
         input.reconnect = Reconnect::disabled();
     }
-    let calibration = match &args.calib {
-        Some(path) => load_calibration(path)?,
-        None => detect_in_first_frame(&input, video.start)?,
-    };
-    let view = build_view(&args.view, &calibration)?;
+    // The input is opened once to detect the ring (when no file serves), then again for
+    // the conversion.
+    let resolved = calib::resolve(args.calib.as_deref(), Some(&args.input), || {
+        detect_in_first_frame(&input, video.start, &DetectOptions::default())
+    })?;
+    match &resolved.origin {
+        CalibrationOrigin::Detected(ring) => {
+            log::info!("no --calib: using the ring detected in the first frame, {ring}");
+        }
+        origin if args.calib.is_none() => log::info!("no --calib: using {origin}"),
+        _ => {}
+    }
+    let calibration = resolved.calibration;
+    let view = args.view.build(&calibration)?;
     let path = match &video.path {
         Some(p) => Some(CameraPath::load(p).map_err(|e| Failure::usage(e.to_string()))?),
         None => None,
     };
     let mut job = VideoJob::new(input, output.clone(), calibration, view);
-    job.options = options(&args.sampling);
+    job.options = args.sampling.options();
     job.backend = args.backend.into();
     job.path = path;
     job.limits = Limits {

@@ -1,0 +1,471 @@
+//! The CPU twin of `shaders/dewarp.wgsl`: each output pixel mapped to the frame
+//! ([`Mapper`], the twin of `view_point`) and sampled per output format (`run` and
+//! `Context::{packed, yuv_to_i420, yuv_to_rgba}`, the twins of `fs_main`, `fs_luma` and
+//! `fs_chroma`).
+
+use rayon::prelude::*;
+
+use super::map::{ExactMap, GridRow, RowPoints, SourcePoint, TileGrid};
+use super::sample::{self, MipChain, PlaneRef, WrapX, sample_lod, to_u8};
+use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut};
+use crate::model::{Tile, View};
+use crate::options::DewarpOptions;
+use crate::{Error, Result};
+
+/// Finds the source points of output positions, by grid or exactly.
+pub(super) struct Mapper<'a> {
+    pub map: &'a ExactMap<'a>,
+    pub tiles: &'a [Tile],
+    pub grids: Option<&'a [TileGrid]>,
+    /// Map exactly where a grid point lies near a nearest-pixel rounding boundary.
+    pub snap_safe: bool,
+}
+
+impl Mapper<'_> {
+    /// The mapping along output row `y` (output luma pixels, continuous).
+    pub fn row(&self, y: f32) -> RowMapper<'_> {
+        let py = sample::floor_i32(y + 0.5) as f32;
+        let spans = self
+            .tiles
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| py >= t.y0 as f32 && py < (t.y0 + t.height) as f32)
+            .map(|(k, tile)| {
+                let ly = y - tile.y0 as f32;
+                Span {
+                    tile,
+                    ly,
+                    grid: self.grids.map(|grids| grids[k].row(ly)),
+                }
+            })
+            .collect();
+        RowMapper {
+            map: self.map,
+            spans,
+            snap_safe: self.snap_safe,
+        }
+    }
+}
+
+/// The part of an output row inside one tile.
+struct Span<'a> {
+    tile: &'a Tile,
+    /// The row's tile-local y.
+    ly: f32,
+    /// The grid along the row, or `None` for exact mapping.
+    grid: Option<GridRow<'a>>,
+}
+
+/// Source points along one output row.
+pub(super) struct RowMapper<'a> {
+    map: &'a ExactMap<'a>,
+    spans: Vec<Span<'a>>,
+    snap_safe: bool,
+}
+
+impl RowMapper<'_> {
+    /// Source points of output positions `x_of(0..n)` (increasing) on this row, into `out`.
+    pub fn fill(&self, n: usize, x_of: impl Fn(usize) -> f32 + Copy, out: &mut RowPoints) {
+        out.reset(n);
+        let mut start = 0;
+        for span in &self.spans {
+            let end_x = (span.tile.x0 + span.tile.width) as f32;
+            let x0 = span.tile.x0 as f32;
+            // Skip pixels left of this tile (they belong to no tile), then take those in it;
+            // pixel columns grow with i, so both ends are found by bisection.
+            let column = |i: usize| sample::floor_i32(x_of(i) + 0.5) as f32;
+            start = first_failing(start..n, |i| column(i) <= x0 - 1.0);
+            let end = first_failing(start..n, |i| column(i) < end_x);
+            let local = |i: usize| x_of(i) - x0;
+            match &span.grid {
+                Some(grid) => grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out),
+                None => {
+                    for i in start..end {
+                        out.set(
+                            i,
+                            self.map
+                                .point(span.tile, f64::from(local(i)), f64::from(span.ly)),
+                        );
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+}
+
+/// The first index of `range` where `holds` is false, for a `holds` true on a prefix of it.
+fn first_failing(range: std::ops::Range<usize>, holds: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (range.start, range.end);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if holds(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Source plane `index` as a sampler view.
+pub(super) fn plane_ref<'a>(frame: &Frame<'a>, index: usize) -> PlaneRef<'a> {
+    let (w, h, _) = frame
+        .format()
+        .plane_shape(index, frame.width(), frame.height());
+    let Plane { data, stride } = frame.plane(index);
+    PlaneRef {
+        data,
+        stride,
+        width: w,
+        height: h,
+    }
+}
+
+/// How output plane pixels relate to output luma positions and source plane positions.
+#[derive(Debug, Clone, Copy)]
+struct PlaneGeometry {
+    /// Output luma pixels per output plane pixel.
+    out_scale: (f32, f32),
+    /// Source plane pixels per source luma pixel.
+    src_scale: (f32, f32),
+    /// Added to the lod: log2 of the footprint scale from luma to plane pixels.
+    lod_bias: f32,
+}
+
+impl PlaneGeometry {
+    fn new(dst: (u32, u32), dst_plane: (u32, u32), src: (u32, u32), src_plane: (u32, u32)) -> Self {
+        let out_scale = (
+            dst.0 as f32 / dst_plane.0 as f32,
+            dst.1 as f32 / dst_plane.1 as f32,
+        );
+        let src_scale = (
+            src_plane.0 as f32 / src.0 as f32,
+            src_plane.1 as f32 / src.1 as f32,
+        );
+        let footprint = (out_scale.0 * src_scale.0).max(out_scale.1 * src_scale.1);
+        Self {
+            out_scale,
+            src_scale,
+            lod_bias: footprint.log2(),
+        }
+    }
+
+    /// Output luma position of output plane pixel `(i, j)`.
+    #[inline(always)]
+    fn luma(&self, i: usize, j: usize) -> (f32, f32) {
+        (
+            (i as f32 + 0.5) * self.out_scale.0 - 0.5,
+            (j as f32 + 0.5) * self.out_scale.1 - 0.5,
+        )
+    }
+
+    /// Source plane position and lod of a source point.
+    #[inline(always)]
+    fn source(&self, p: SourcePoint) -> (f32, f32, f32) {
+        (
+            (p.x + 0.5) * self.src_scale.0 - 0.5,
+            (p.y + 0.5) * self.src_scale.1 - 0.5,
+            p.lod + self.lod_bias,
+        )
+    }
+}
+
+/// Runs `f(row index, row bytes)` over the first `height` rows of `plane`, in parallel.
+pub(super) fn for_each_row(
+    plane: &mut PlaneMut<'_>,
+    row_bytes: usize,
+    height: u32,
+    f: impl Fn(usize, &mut [u8], &mut RowPoints) + Sync,
+) {
+    let stride = plane.stride;
+    plane
+        .data
+        .par_chunks_mut(stride)
+        .take(height as usize)
+        .enumerate()
+        .for_each_init(RowPoints::default, |points, (j, row)| {
+            f(j, &mut row[..row_bytes], points)
+        });
+}
+
+pub(super) fn run(
+    mapper: &Mapper<'_>,
+    view: &View,
+    options: &DewarpOptions,
+    mips: &mut [MipChain; 3],
+    src: &Frame<'_>,
+    dst: &mut FrameMut<'_>,
+) -> Result<()> {
+    if (dst.width(), dst.height()) != (view.width, view.height) {
+        return Err(Error::OutputLayout(format!(
+            "output is {}×{}, the view is {}×{}",
+            dst.width(),
+            dst.height(),
+            view.width,
+            view.height
+        )));
+    }
+    let (sf, df) = (src.format(), dst.format());
+    let supported =
+        sf == df || df == PixelFormat::Rgba8 || (sf.is_yuv() && df == PixelFormat::I420);
+    if !supported {
+        return Err(Error::OutputLayout(format!(
+            "cannot dewarp {sf:?} into {df:?}"
+        )));
+    }
+    if options.antialias {
+        for (k, chain) in mips.iter_mut().enumerate().take(sf.plane_count()) {
+            let (_, _, c) = sf.plane_shape(k, src.width(), src.height());
+            chain.rebuild(plane_ref(src, k), c);
+        }
+    }
+    let mips: &[MipChain; 3] = mips;
+    let mip = |k: usize| options.antialias.then(|| &mips[k]);
+    let ctx = Context {
+        mapper,
+        options,
+        src_size: (src.width(), src.height()),
+        dst_size: (dst.width(), dst.height()),
+    };
+    match (sf, df) {
+        (PixelFormat::Rgba8, _) => ctx.packed::<4>(plane_ref(src, 0), mip(0), dst),
+        (PixelFormat::Rgb8, _) => ctx.packed::<3>(plane_ref(src, 0), mip(0), dst),
+        (PixelFormat::Gray8, _) => ctx.packed::<1>(plane_ref(src, 0), mip(0), dst),
+        (_, PixelFormat::I420) => ctx.yuv_to_i420(src, [mip(0), mip(1), mip(2)], dst),
+        _ => ctx.yuv_to_rgba(src, [mip(0), mip(1), mip(2)], dst),
+    }
+    Ok(())
+}
+
+struct Context<'a> {
+    mapper: &'a Mapper<'a>,
+    options: &'a DewarpOptions,
+    src_size: (u32, u32),
+    dst_size: (u32, u32),
+}
+
+impl Context<'_> {
+    /// A packed source with `C` channels into the same format or RGBA8.
+    fn packed<const C: usize>(
+        &self,
+        src: PlaneRef<'_>,
+        mips: Option<&MipChain>,
+        dst: &mut FrameMut<'_>,
+    ) {
+        let to_rgba = dst.format() == PixelFormat::Rgba8;
+        let d = if to_rgba { 4 } else { C };
+        let fill = packed_fill(self.options.fill, d);
+        let geometry =
+            PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
+        let (w, h) = self.dst_size;
+        let (interpolation, mapper) = (self.options.interpolation, self.mapper);
+        for_each_row(
+            &mut dst.planes_mut()[0],
+            w as usize * d,
+            h,
+            |j, row, points| {
+                mapper.row(geometry.luma(0, j).1).fill(
+                    w as usize,
+                    |i| geometry.luma(i, j).0,
+                    points,
+                );
+                for (i, out) in row.chunks_exact_mut(d).enumerate() {
+                    let Some(p) = points.get(i) else {
+                        out.copy_from_slice(&fill[..d]);
+                        continue;
+                    };
+                    let (sx, sy, lod) = geometry.source(p);
+                    let v: [f32; C] =
+                        sample_lod(src, mips, sx, sy, lod, interpolation, WrapX::Clamp);
+                    match (C, to_rgba) {
+                        (1, true) => {
+                            let g = to_u8(v[0]);
+                            out.copy_from_slice(&[g, g, g, 255]);
+                        }
+                        (3, true) => {
+                            out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
+                            out[3] = 255;
+                        }
+                        _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
+                    }
+                }
+            },
+        );
+    }
+
+    /// I420/NV12 into I420, each plane sampled at its own resolution.
+    fn yuv_to_i420(&self, src: &Frame<'_>, mips: [Option<&MipChain>; 3], dst: &mut FrameMut<'_>) {
+        let color = src.color();
+        let [fy, fu, fv] = color.from_rgb([
+            self.options.fill[0],
+            self.options.fill[1],
+            self.options.fill[2],
+        ]);
+        let (interpolation, mapper) = (self.options.interpolation, self.mapper);
+        let (w, h) = self.dst_size;
+        let (sw, sh) = self.src_size;
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let (scw, sch) = (sw.div_ceil(2), sh.div_ceil(2));
+        let luma = plane_ref(src, 0);
+        let luma_geometry =
+            PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
+        let planes = dst.planes_mut();
+        for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
+            mapper.row(luma_geometry.luma(0, j).1).fill(
+                w as usize,
+                |i| luma_geometry.luma(i, j).0,
+                points,
+            );
+            for (i, out) in row.iter_mut().enumerate() {
+                *out = match points.get(i) {
+                    Some(p) => {
+                        let (sx, sy, lod) = luma_geometry.source(p);
+                        to_u8(
+                            sample_lod::<1>(
+                                luma,
+                                mips[0],
+                                sx,
+                                sy,
+                                lod,
+                                interpolation,
+                                WrapX::Clamp,
+                            )[0],
+                        )
+                    }
+                    None => fy,
+                };
+            }
+        });
+        let chroma_geometry =
+            PlaneGeometry::new(self.dst_size, (cw, ch), self.src_size, (scw, sch));
+        let sample_uv = |p: SourcePoint| -> (u8, u8) {
+            let (sx, sy, lod) = chroma_geometry.source(p);
+            let [u, v] = sample_chroma(src, mips, sx, sy, lod, interpolation);
+            (to_u8(u), to_u8(v))
+        };
+        let (u_plane, v_plane) = planes[1..].split_at_mut(1);
+        let (u_plane, v_plane) = (&mut u_plane[0], &mut v_plane[0]);
+        let (us, vs) = (u_plane.stride, v_plane.stride);
+        u_plane
+            .data
+            .par_chunks_mut(us)
+            .zip(v_plane.data.par_chunks_mut(vs))
+            .take(ch as usize)
+            .enumerate()
+            .for_each_init(RowPoints::default, |points, (j, (u_row, v_row))| {
+                let n = cw as usize;
+                mapper.row(chroma_geometry.luma(0, j).1).fill(
+                    n,
+                    |i| chroma_geometry.luma(i, j).0,
+                    points,
+                );
+                for i in 0..n {
+                    let (u, v) = points.get(i).map_or((fu, fv), sample_uv);
+                    u_row[i] = u;
+                    v_row[i] = v;
+                }
+            });
+    }
+
+    /// I420/NV12 into RGBA8 with the frame's YUV matrix and range.
+    fn yuv_to_rgba(&self, src: &Frame<'_>, mips: [Option<&MipChain>; 3], dst: &mut FrameMut<'_>) {
+        let color = src.color();
+        let fill = self.options.fill;
+        let (interpolation, mapper) = (self.options.interpolation, self.mapper);
+        let (w, h) = self.dst_size;
+        let (sw, sh) = self.src_size;
+        let luma_geometry =
+            PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
+        let chroma_geometry = PlaneGeometry::new(
+            self.dst_size,
+            self.dst_size,
+            self.src_size,
+            (sw.div_ceil(2), sh.div_ceil(2)),
+        );
+        let luma = plane_ref(src, 0);
+        for_each_row(
+            &mut dst.planes_mut()[0],
+            w as usize * 4,
+            h,
+            |j, row, points| {
+                mapper.row(luma_geometry.luma(0, j).1).fill(
+                    w as usize,
+                    |i| luma_geometry.luma(i, j).0,
+                    points,
+                );
+                for (i, out) in row.chunks_exact_mut(4).enumerate() {
+                    let Some(p) = points.get(i) else {
+                        out.copy_from_slice(&fill);
+                        continue;
+                    };
+                    let (sx, sy, lod) = luma_geometry.source(p);
+                    let yv =
+                        sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
+                    let (cx, cy, clod) = chroma_geometry.source(p);
+                    let [u, v] = sample_chroma(src, mips, cx, cy, clod, interpolation);
+                    let rgb = color.to_rgb(yv, u, v);
+                    out[..3]
+                        .iter_mut()
+                        .zip(rgb)
+                        .for_each(|(o, c)| *o = to_u8(c));
+                    out[3] = 255;
+                }
+            },
+        );
+    }
+}
+
+/// U and V of an I420 or NV12 frame at chroma-plane position `(x, y)`.
+#[inline(always)]
+fn sample_chroma(
+    src: &Frame<'_>,
+    mips: [Option<&MipChain>; 3],
+    x: f32,
+    y: f32,
+    lod: f32,
+    interpolation: crate::options::Interpolation,
+) -> [f32; 2] {
+    if src.format() == PixelFormat::Nv12 {
+        return sample_lod(
+            plane_ref(src, 1),
+            mips[1],
+            x,
+            y,
+            lod,
+            interpolation,
+            WrapX::Clamp,
+        );
+    }
+    let [u] = sample_lod(
+        plane_ref(src, 1),
+        mips[1],
+        x,
+        y,
+        lod,
+        interpolation,
+        WrapX::Clamp,
+    );
+    let [v] = sample_lod(
+        plane_ref(src, 2),
+        mips[2],
+        x,
+        y,
+        lod,
+        interpolation,
+        WrapX::Clamp,
+    );
+    [u, v]
+}
+
+/// The fill colour as `channels` bytes (grey = BT.601 luma).
+pub(super) fn packed_fill(fill: [u8; 4], channels: usize) -> [u8; 4] {
+    match channels {
+        1 => {
+            let [r, g, b, _] = fill.map(f32::from);
+            [to_u8(0.299 * r + 0.587 * g + 0.114 * b), 0, 0, 0]
+        }
+        3 => [fill[0], fill[1], fill[2], 0],
+        _ => fill,
+    }
+}
