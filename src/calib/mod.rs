@@ -12,7 +12,24 @@
 //! | OCamCalib `calib_results.txt` | after `#` comment lines, the first line holds only numbers |
 //!
 //! Every problem with a file is an [`Error::CalibrationFile`] naming the file and, where one
-//! is to blame, the key (`model.radius_inner`, `camera_matrix`, `invpol`, …).
+//! is to blame, the key (`model.radius_inner`, `camera_matrix`, `invpol`, …). Every reader
+//! ends in [`Calibration::new`], so every file passes the one validation of
+//! [`Calibration::validate`] (finite, in-domain parameters that show a usable part of the
+//! band inside the frame).
+//!
+//! Limits (input beyond them is an error, never a hang, an abort or a huge allocation):
+//!
+//! | what | limit |
+//! |---|---|
+//! | file size ([`Calibration::load`]) | [`MAX_FILE_BYTES`] = 1 MiB, read through `take(limit + 1)` |
+//! | image size | 1 to [`crate::model::MAX_IMAGE_SIDE`] = 32768 px a side |
+//! | TOML nesting | the `toml` crate's recursion limit (about 80 levels; the schema needs 3) |
+//! | XML nesting | 64 elements (FileStorage calibrations use 3) |
+//! | YAML nesting | none needed: nested entries are skipped line by line, never descended into |
+//! | OCamCalib polynomials | `pol` 2 to [`crate::model::OcamModel::MAX_POL`] = 16 coefficients, `invpol` 1 to [`crate::model::OcamModel::MAX_INVPOL`] = 32 |
+//! | ring profile | 2 to 16 knots |
+//!
+//! Every reader is one forward pass over the text, linear in its length.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
