@@ -59,6 +59,9 @@ pub enum Error {
     /// the input or output with any credentials redacted.
     #[error("video: {0}")]
     Video(String),
+    /// The interrupt (Ctrl-C, SIGTERM) handler could not be installed.
+    #[error("cannot install the interrupt handler: {0}")]
+    Signal(String),
 }
 
 /// Result with [`Error`].

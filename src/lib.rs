@@ -27,6 +27,7 @@ pub mod gpu;
 mod mip;
 pub mod model;
 pub mod options;
+pub mod output;
 #[cfg(feature = "video")]
 pub mod video;
 

@@ -168,34 +168,16 @@ impl Calibration {
     }
 
     /// Writes [`Self::to_toml_string`] to `path` atomically: a temporary file in the same
-    /// folder, flushed, then renamed over `path`.
+    /// folder, synced, then renamed over `path` ([`crate::output::AtomicFile`]); on failure
+    /// an existing file at `path` is untouched and nothing is left.
     pub fn save_toml(&self, path: &Path) -> Result<()> {
-        let io = |source| Error::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let name = path
-            .file_name()
-            .ok_or_else(|| file_error(path, None, "not a file name"))?;
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".tmp-{}", std::process::id()));
-        let tmp = dir.join(tmp_name);
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(self.to_toml_string().as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            // Best effort: do not leave the temporary file behind.
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        let mut file = crate::output::AtomicFile::create(path)?;
+        file.write_all(self.to_toml_string().as_bytes())
+            .map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        file.commit()
     }
 
     /// A multi-line human summary: model, parameters (angles in degrees), image size, band.

@@ -20,8 +20,7 @@ mod source;
 mod url;
 mod writer;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 pub use calibrate::detect_in_first_frame;
 pub use path::{CameraPath, Keyframe};
@@ -32,6 +31,11 @@ pub use source::{
 };
 pub use url::{InputKind, redact};
 pub use writer::{EncoderSettings, OutputTarget, Spherical, VideoWriter, WriterConfig};
+
+/// The interrupt flag for [`VideoJob::cancel`]: the first Ctrl-C or SIGTERM finalises the
+/// output, a second one discards it and exits with status 130 (see
+/// [`crate::output::interrupt_flag`]).
+pub use crate::output::interrupt_flag;
 
 use crate::{Error, Result};
 
@@ -54,27 +58,6 @@ pub fn set_ffmpeg_log_level(level: ffmpeg_next::log::Level) {
     if init().is_ok() {
         ffmpeg_next::log::set_level(level);
     }
-}
-
-/// A flag set by Ctrl-C (SIGINT) and SIGTERM, for [`VideoJob::cancel`]: the conversion then
-/// stops reading, finalises its output and returns with [`VideoReport::interrupted`] set.
-/// The handler is installed once per process; a second Ctrl-C while the flag is already set
-/// exits at once with status 130.
-pub fn interrupt_flag() -> Result<Arc<AtomicBool>> {
-    static FLAG: OnceLock<std::result::Result<Arc<AtomicBool>, String>> = OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let handler_flag = flag.clone();
-        ctrlc::set_handler(move || {
-            if handler_flag.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        })
-        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
-        Ok(flag)
-    })
-    .clone()
-    .map_err(Error::Video)
 }
 
 /// File extensions taken as video without probing.

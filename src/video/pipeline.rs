@@ -179,10 +179,14 @@ enum Stage {
 /// → encode (the calling thread), joined by bounded queues of `job.queue` frames.
 ///
 /// The output is created when the first frame is ready, so an input that yields nothing
-/// leaves no output. On Ctrl-C (`job.cancel`), on a live stream lost for good, and on errors
+/// leaves no output. It is written under a temporary name and renamed over its path only
+/// when finalised ([`crate::output`]), so an existing file there changes only then. On
+/// Ctrl-C (`job.cancel`), on a live stream lost for good, and on input or dewarping errors
 /// the output is finalised with the frames converted so far. A damaged or truncated file is
 /// converted as far as it decodes, then reported as an error naming how many frames were
-/// written.
+/// written. A failure of the writer itself (the encoder refusing its settings, a full disk)
+/// discards the unfinished file: the error says so, and an existing file at the output
+/// path is left as it was.
 pub fn convert(job: &VideoJob) -> Result<VideoReport> {
     job.view.validate()?;
     check_limits(&job.limits)?;
@@ -238,6 +242,9 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
     let mut interrupted = false;
     let mut end: Option<EndStatus> = None;
     let mut failure: Option<Error> = None;
+    // Whether `failure` is the writer's (encoder, full disk): its output is then discarded,
+    // while an input or dewarp failure keeps what was converted before it.
+    let mut writer_failed = false;
     let mut reconnects = 0u32;
     let mut last_report = Instant::now();
     let report = |frames: u64, media_time: f64, reconnects: u32, done: bool| {
@@ -303,6 +310,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                         }
                         Err(e) => {
                             failure = Some(e);
+                            writer_failed = true;
                             break;
                         }
                     }
@@ -311,6 +319,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                 for (packet, shift) in pending_audio.drain(..) {
                     if let Err(e) = w.write_audio(packet, shift) {
                         failure = Some(e);
+                        writer_failed = true;
                     }
                 }
                 let n_warn = w.warnings().len();
@@ -318,6 +327,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                 warnings.extend(w.warnings()[n_warn..].iter().cloned());
                 if let Err(e) = written {
                     failure = Some(e);
+                    writer_failed = true;
                     break;
                 }
                 frames += 1;
@@ -333,6 +343,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                 Some(w) if w.has_audio() => {
                     if let Err(e) = w.write_audio(packet, shift) {
                         failure = Some(e);
+                        writer_failed = true;
                         break;
                     }
                 }
@@ -373,16 +384,32 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
         .and_then(|w| w.encoder_name().map(str::to_owned));
     let output = job.output.display();
     if let Some(w) = writer.take() {
-        let finished = w.finish();
-        if failure.is_none() {
-            finished?;
+        // After a writer failure this discards the unfinished file; a failure to finish
+        // (the trailer, the rename) discards it too.
+        if let Err(e) = w.finish() {
+            if failure.is_none() || writer_failed {
+                failure = failure.or(Some(e));
+                writer_failed = true;
+            }
         }
     }
     let media_time = first_last.map_or(0.0, |(_, b)| b);
     report(frames, media_time, reconnects, true);
     if let Some(e) = failure {
+        let message = |e: Error| match e {
+            Error::Video(m) => m,
+            e => e.to_string(),
+        };
         return Err(match (e, frames) {
             (e, 0) => e,
+            (e, n) if writer_failed && images => Error::Video(format!(
+                "{} ({n} images were written to {output} before it)",
+                message(e)
+            )),
+            (e, n) if writer_failed => Error::Video(format!(
+                "{}; the {n} frames converted were discarded and {output} was not written",
+                message(e)
+            )),
             (Error::Video(m), n) => Error::Video(format!(
                 "{m} ({n} frames were written to {output} and it was finalised)"
             )),

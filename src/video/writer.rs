@@ -12,6 +12,7 @@ use super::mov;
 use super::source::{AudioPacket, AudioParameters};
 use crate::frame::{Frame, PixelFormat, YuvColor, YuvMatrix, YuvRange};
 use crate::model::{Projection, View};
+use crate::output::{TempPath, save_image};
 use crate::{Error, Result};
 
 /// Where converted frames go.
@@ -164,14 +165,22 @@ pub struct WriterConfig {
     pub spherical: Option<Spherical>,
 }
 
-/// Writes frames to an [`OutputTarget`]. Dropping it unfinished still finalises the output
-/// (flushes the encoder, writes the trailer) as well as it can.
+/// Writes frames to an [`OutputTarget`].
+///
+/// A video file is written under a temporary name beside its path and renamed over it by
+/// [`VideoWriter::finish`] (see [`crate::output`]): until then an existing file there is
+/// untouched. Dropping the writer unfinished still finalises the output (flushes the
+/// encoder, writes the trailer) as well as it can — unless a write failed (an encoder
+/// error, a full disk) or a panic is unwinding: then, as with [`VideoWriter::discard`], the
+/// unfinished file is removed. Each image of a sequence is written the same way.
 pub struct VideoWriter {
     kind: Kind,
     config: WriterConfig,
     frames: u64,
     warnings: Vec<String>,
     finished: bool,
+    /// Set when encoding or writing failed: the file is then not worth keeping.
+    failed: bool,
     name: String,
 }
 
@@ -192,6 +201,8 @@ enum Kind {
 }
 
 struct Encoded {
+    /// Where the muxer writes; renamed over the output path when finished.
+    temp: TempPath,
     octx: format::context::Output,
     encoder: encoder::video::Encoder,
     encoder_name: String,
@@ -203,13 +214,30 @@ struct Encoded {
     warned_timestamps: bool,
     audio: Option<AudioOut>,
     /// Spherical Video V1 XML to add to a finished `.mov` (whose muxer writes no `sv3d`).
-    mov_spherical: Option<(PathBuf, String)>,
+    mov_spherical: Option<String>,
 }
 
 struct AudioOut {
     index: usize,
     time_base: Rational,
 }
+
+/// Encoders whose presets are [`X26X_PRESETS`].
+const X26X_ENCODERS: [&str; 3] = ["libx264", "libx264rgb", "libx265"];
+
+/// The presets of x264 and x265, fastest first.
+const X26X_PRESETS: [&str; 10] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+];
 
 /// Codecs that take `crf` directly.
 fn takes_crf(name: &str) -> bool {
@@ -285,6 +313,7 @@ impl VideoWriter {
             frames: 0,
             warnings,
             finished: false,
+            failed: false,
             name,
         })
     }
@@ -313,7 +342,9 @@ impl VideoWriter {
     /// Writes one frame shown at `pts` seconds. Encoded outputs take I420 frames of the
     /// configured size; image sequences also take RGBA8/RGB8/grey (written as they are) and
     /// convert YUV with the frame's colour description. Timestamps that do not increase are
-    /// moved one tick past the previous one.
+    /// moved one tick past the previous one. A frame of the wrong size or format is refused
+    /// and the output stays usable; any other failure (encoding, writing) makes
+    /// [`VideoWriter::finish`] discard the file.
     pub fn write(&mut self, frame: &Frame<'_>, pts: f64) -> Result<()> {
         if (frame.width(), frame.height()) != (self.config.width, self.config.height) {
             return Err(Error::OutputLayout(format!(
@@ -332,7 +363,16 @@ impl VideoWriter {
                 save_image(frame, Path::new(&path))?;
             }
             Kind::Encoded(e) => {
-                if let Some(w) = e.write(frame, pts, &self.name)? {
+                if frame.format() != PixelFormat::I420 {
+                    return Err(Error::OutputLayout(format!(
+                        "{}: the encoder takes I420 frames, got {:?}",
+                        self.name,
+                        frame.format()
+                    )));
+                }
+                let written = e.write(frame, pts, &self.name);
+                self.failed |= written.is_err();
+                if let Some(w) = written? {
                     log::warn!("{w}");
                     self.warnings.push(w);
                 }
@@ -345,7 +385,9 @@ impl VideoWriter {
     /// Copies an audio packet, its timestamps moved by `shift` seconds.
     pub(crate) fn write_audio(&mut self, audio: AudioPacket, shift: f64) -> Result<()> {
         if let Kind::Encoded(e) = &mut self.kind {
-            e.write_audio(audio, shift, &self.name)?;
+            let written = e.write_audio(audio, shift, &self.name);
+            self.failed |= written.is_err();
+            written?;
         }
         Ok(())
     }
@@ -355,10 +397,21 @@ impl VideoWriter {
         matches!(&self.kind, Kind::Encoded(e) if e.audio.is_some())
     }
 
-    /// Flushes the encoder and writes the trailer.
+    /// Flushes the encoder, writes the trailer and renames the finished file over the
+    /// output path; returns the frames written. After a failed write, or if finishing fails,
+    /// the unfinished file is removed instead and an existing file at the path is left as
+    /// it was.
     pub fn finish(mut self) -> Result<u64> {
         self.finalise()?;
         Ok(self.frames)
+    }
+
+    /// Drops the output: the unfinished file is removed, an existing file at the path is
+    /// left as it was. (Images of a sequence already written stay.)
+    pub fn discard(mut self) {
+        self.failed = true;
+        self.finished = true;
+        self.kind = Kind::Null;
     }
 
     fn finalise(&mut self) -> Result<()> {
@@ -367,6 +420,13 @@ impl VideoWriter {
         }
         self.finished = true;
         if let Kind::Encoded(e) = std::mem::replace(&mut self.kind, Kind::Null) {
+            if self.failed {
+                drop(e);
+                return Err(Error::Video(format!(
+                    "{}: not written, encoding or writing failed",
+                    self.name
+                )));
+            }
             e.finish(&self.name)?;
         }
         Ok(())
@@ -375,6 +435,10 @@ impl VideoWriter {
 
 impl Drop for VideoWriter {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Half a conversion is no output: the temporary goes with the unwinding.
+            self.failed = true;
+        }
         if let Err(e) = self.finalise() {
             log::warn!("finalising {}: {e}", self.name);
         }
@@ -415,7 +479,10 @@ impl Encoded {
         warnings: &mut Vec<String>,
     ) -> Result<Self> {
         let name = path.display().to_string();
-        let mut octx = format::output(&path)
+        // The muxer writes a temporary beside the output, whose name keeps the extension
+        // the muxer is chosen by: nothing at `path` changes unless the file is finished.
+        let temp = TempPath::create(path)?;
+        let mut octx = format::output(temp.path())
             .map_err(|e| ffmpeg_error(&name, "cannot create the output (unknown container?)", e))?;
         let container = octx.format().name().to_owned();
         let codec = match settings.codec.as_deref() {
@@ -437,6 +504,16 @@ impl Encoded {
             },
         };
         let encoder_name = codec.name().to_owned();
+        if let Some(p) = &settings.preset {
+            // Refused here rather than by x264/x265, which print their own line to stderr.
+            if X26X_ENCODERS.contains(&encoder_name.as_str()) && !X26X_PRESETS.contains(&p.as_str())
+            {
+                return Err(Error::Video(format!(
+                    "{name}: {encoder_name} has no preset `{p}` (use one of {})",
+                    X26X_PRESETS.join(", ")
+                )));
+            }
+        }
         let takes_i420 = codec
             .video()
             .ok()
@@ -526,7 +603,8 @@ impl Encoded {
             }
             ost.index()
         };
-        let takes_audio = octx.format().codec(path, ff::media::Type::Audio) != codec::Id::None;
+        // The file name matters only to image muxers; an empty one cannot fail to convert.
+        let takes_audio = octx.format().codec("", ff::media::Type::Audio) != codec::Id::None;
         let audio = match audio {
             Some(a) if takes_audio => add_audio(&mut octx, a, &name, warnings)?,
             Some(_) => {
@@ -548,10 +626,9 @@ impl Encoded {
             ));
         }
         let mov_spherical = match config.spherical {
-            Some(s) if settings.spherical && container == "mov" => Some((
-                path.to_owned(),
-                mov::spherical_v1_xml(s, config.width, config.height),
-            )),
+            Some(s) if settings.spherical && container == "mov" => {
+                Some(mov::spherical_v1_xml(s, config.width, config.height))
+            }
             _ => None,
         };
         let mut header_opts = Dictionary::new();
@@ -580,6 +657,7 @@ impl Encoded {
             YuvRange::Limited => ff::color::Range::MPEG,
         });
         Ok(Self {
+            temp,
             octx,
             encoder,
             encoder_name,
@@ -596,12 +674,6 @@ impl Encoded {
 
     /// Encodes one frame. Returns a warning the first time a timestamp had to be moved.
     fn write(&mut self, src: &Frame<'_>, pts: f64, name: &str) -> Result<Option<String>> {
-        if src.format() != PixelFormat::I420 {
-            return Err(Error::OutputLayout(format!(
-                "{name}: the encoder takes I420 frames, got {:?}",
-                src.format()
-            )));
-        }
         // SAFETY: `self.frame` is a valid, allocated AVFrame owned by us; making it writable
         // either keeps its buffers (we hold the only reference) or gives it fresh copies, so
         // an encoder still reading the previous contents is never written over.
@@ -684,7 +756,8 @@ impl Encoded {
     }
 
     /// Flushes the encoder, writes the trailer and closes the file; then adds the `.mov`
-    /// spherical metadata (a failure there leaves the file as the muxer wrote it, and warns).
+    /// spherical metadata (a failure there leaves the file as the muxer wrote it, and warns)
+    /// and renames the file over the output path. On failure the file is removed.
     fn finish(mut self: Box<Self>, name: &str) -> Result<()> {
         let flushed = match self.encoder.send_eof() {
             Ok(()) => self.drain(name),
@@ -696,18 +769,20 @@ impl Encoded {
             .map_err(|e| ffmpeg_error(name, "cannot write the trailer", e));
         let done = flushed.and(trailer);
         let Self {
+            temp,
             octx,
             mov_spherical,
             ..
         } = *self;
         // Closes the file.
         drop(octx);
-        if let (Ok(()), Some((path, xml))) = (&done, mov_spherical) {
-            if let Err(e) = mov::add_spherical_v1(&path, &xml) {
+        done?;
+        if let Some(xml) = mov_spherical {
+            if let Err(e) = mov::add_spherical_v1(temp.path(), &xml) {
                 log::warn!("{name}: spherical metadata not added: {e}");
             }
         }
-        done
+        temp.commit()
     }
 }
 
@@ -809,67 +884,6 @@ fn add_spherical(
         }
     }
     Ok(())
-}
-
-/// Saves one frame as an image (format from the extension).
-fn save_image(frame: &Frame<'_>, path: &Path) -> Result<()> {
-    let (w, h) = (frame.width(), frame.height());
-    let rows = |c: usize| -> Vec<u8> {
-        let p = frame.plane(0);
-        let mut out = Vec::with_capacity(w as usize * h as usize * c);
-        for y in 0..h as usize {
-            out.extend_from_slice(&p.data[y * p.stride..y * p.stride + w as usize * c]);
-        }
-        out
-    };
-    let jpeg = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg"));
-    let image: image::DynamicImage = match frame.format() {
-        PixelFormat::Rgba8 => image::RgbaImage::from_raw(w, h, rows(4)).map(Into::into),
-        PixelFormat::Rgb8 => image::RgbImage::from_raw(w, h, rows(3)).map(Into::into),
-        PixelFormat::Gray8 => image::GrayImage::from_raw(w, h, rows(1)).map(Into::into),
-        PixelFormat::I420 | PixelFormat::Nv12 => {
-            image::RgbImage::from_raw(w, h, yuv_to_rgb(frame)).map(Into::into)
-        }
-    }
-    .ok_or_else(|| Error::OutputLayout("image buffer size".into()))?;
-    let image = if jpeg && image.color().has_alpha() {
-        image::DynamicImage::ImageRgb8(image.to_rgb8())
-    } else {
-        image
-    };
-    image.save(path).map_err(Error::from)
-}
-
-/// RGB8 of a YUV frame, chroma taken from the co-sited 2×2 block.
-fn yuv_to_rgb(frame: &Frame<'_>) -> Vec<u8> {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let color = frame.color();
-    let nv12 = frame.format() == PixelFormat::Nv12;
-    let (yp, up) = (frame.plane(0), frame.plane(1));
-    let vp = if nv12 { up } else { frame.plane(2) };
-    let mut out = vec![0u8; w * h * 3];
-    for y in 0..h {
-        for x in 0..w {
-            let luma = f32::from(yp.data[y * yp.stride + x]);
-            let (u, v) = if nv12 {
-                let i = (y / 2) * up.stride + (x / 2) * 2;
-                (up.data[i], up.data[i + 1])
-            } else {
-                (
-                    up.data[(y / 2) * up.stride + x / 2],
-                    vp.data[(y / 2) * vp.stride + x / 2],
-                )
-            };
-            let rgb = color.to_rgb(luma, f32::from(u), f32::from(v));
-            for (c, value) in rgb.into_iter().enumerate() {
-                out[(y * w + x) * 3 + c] = value.round().clamp(0.0, 255.0) as u8;
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

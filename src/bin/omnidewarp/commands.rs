@@ -5,11 +5,14 @@ use std::path::Path;
 
 use omnidewarp::calib::{self, ResolvedCalibration};
 use omnidewarp::model::Calibration;
+use omnidewarp::output::{AtomicFile, commit_all, frame_to_image};
 use omnidewarp::{Backend, DetectOptions, Dewarper, Frame, FrameMut, PixelFormat, detect_ring};
 
 use crate::Failure;
 use crate::args::{Command, ConvertArgs, DetectArgs, ExportMapArgs, MapFormat, RenderMirrorArgs};
-use crate::output::{check_not_input, load_image, output_format, save_image, write_atomically};
+use crate::output::{
+    check_not_input, load_image, output_error, output_format, save_image, with_frame,
+};
 
 /// Runs one subcommand.
 pub fn run(command: Command) -> Result<(), Failure> {
@@ -23,40 +26,6 @@ pub fn run(command: Command) -> Result<(), Failure> {
             Ok(())
         }
     }
-}
-
-/// Runs `f` on `img` as a frame of its own format (other formats become RGBA8 first).
-fn with_frame<T, E: From<omnidewarp::Error>>(
-    img: &image::DynamicImage,
-    f: impl FnOnce(&Frame<'_>) -> Result<T, E>,
-) -> Result<T, E> {
-    match img {
-        image::DynamicImage::ImageLuma8(g) => f(&Frame::from_gray_image(g)?),
-        image::DynamicImage::ImageRgb8(rgb) => f(&Frame::from_rgb_image(rgb)?),
-        image::DynamicImage::ImageRgba8(rgba) => f(&Frame::from_rgba_image(rgba)?),
-        other => f(&Frame::from_rgba_image(&other.to_rgba8())?),
-    }
-}
-
-/// An image buffer of `format` and size, as the `image` crate wants it back.
-fn to_image(
-    format: PixelFormat,
-    width: u32,
-    height: u32,
-    data: Vec<u8>,
-) -> Result<image::DynamicImage, Failure> {
-    let bad = || Failure::runtime("internal error: output buffer size");
-    Ok(match format {
-        PixelFormat::Gray8 => image::DynamicImage::ImageLuma8(
-            image::GrayImage::from_raw(width, height, data).ok_or_else(bad)?,
-        ),
-        PixelFormat::Rgb8 => image::DynamicImage::ImageRgb8(
-            image::RgbImage::from_raw(width, height, data).ok_or_else(bad)?,
-        ),
-        _ => image::DynamicImage::ImageRgba8(
-            image::RgbaImage::from_raw(width, height, data).ok_or_else(bad)?,
-        ),
-    })
 }
 
 fn channels(format: PixelFormat) -> usize {
@@ -106,7 +75,7 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
             frame,
             &mut FrameMut::packed(format, view.width, view.height, &mut data)?,
         )?;
-        let out = to_image(format, view.width, view.height, data)?;
+        let out = frame_to_image(&Frame::packed(format, view.width, view.height, &data)?)?;
         Ok(match (format, keep) {
             (PixelFormat::Rgba8, PixelFormat::Rgb8) if options.fill[3] == 255 => {
                 image::DynamicImage::ImageRgb8(out.to_rgb8())
@@ -157,7 +126,9 @@ fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
             &mut FrameMut::packed(format, width, height, &mut data)?,
             &options,
         )?;
-        to_image(format, width, height, data)
+        Ok(frame_to_image(&Frame::packed(
+            format, width, height, &data,
+        )?)?)
     })?;
     save_image(&args.output, &out)
 }
@@ -171,40 +142,42 @@ fn export_map(args: &ExportMapArgs) -> Result<(), Failure> {
     let positions = omnidewarp::source_positions(&calibration, &view, frame_size)?;
     let prefix = args.output.to_string_lossy().into_owned();
     let (w, h) = (view.width as usize, view.height as usize);
+    // Both tables or neither: each is written beside its path, and renamed only when both
+    // are complete.
+    let mut files = Vec::new();
     for (axis, index, limit) in [("x", 0, frame_size.0), ("y", 1, frame_size.1)] {
         let values = positions.iter().map(|p| p[index]);
+        let ext = match args.format {
+            MapFormat::Pgm16 => "pgm",
+            MapFormat::Npy => "npy",
+        };
+        let path = format!("{prefix}_{axis}.{ext}");
+        let mut out =
+            AtomicFile::create(Path::new(&path)).map_err(|e| output_error(Path::new(&path), e))?;
+        let io = |e: std::io::Error| Failure::runtime(format!("{path}: {e}"));
         match args.format {
             MapFormat::Pgm16 => {
-                let path = format!("{prefix}_{axis}.pgm");
-                write_atomically(Path::new(&path), |out| {
-                    let io = |e: std::io::Error| Failure::runtime(format!("{path}: {e}"));
-                    write!(out, "P5\n{w} {h}\n65535\n").map_err(io)?;
-                    for v in values {
-                        let code = if v.is_nan() {
-                            u16::MAX
-                        } else {
-                            v.round().clamp(0.0, (limit - 1) as f32) as u16
-                        };
-                        out.write_all(&code.to_be_bytes()).map_err(io)?;
-                    }
-                    Ok(())
-                })?;
+                write!(out, "P5\n{w} {h}\n65535\n").map_err(io)?;
+                for v in values {
+                    let code = if v.is_nan() {
+                        u16::MAX
+                    } else {
+                        v.round().clamp(0.0, (limit - 1) as f32) as u16
+                    };
+                    out.write_all(&code.to_be_bytes()).map_err(io)?;
+                }
             }
             MapFormat::Npy => {
-                let path = format!("{prefix}_{axis}.npy");
-                write_atomically(Path::new(&path), |out| {
-                    let io = |e: std::io::Error| Failure::runtime(format!("{path}: {e}"));
-                    out.write_all(&npy_header(h, w)).map_err(io)?;
-                    for v in values {
-                        let v = if v.is_nan() { -1.0f32 } else { v };
-                        out.write_all(&v.to_le_bytes()).map_err(io)?;
-                    }
-                    Ok(())
-                })?;
+                out.write_all(&npy_header(h, w)).map_err(io)?;
+                for v in values {
+                    let v = if v.is_nan() { -1.0f32 } else { v };
+                    out.write_all(&v.to_le_bytes()).map_err(io)?;
+                }
             }
         }
+        files.push(out);
     }
-    Ok(())
+    commit_all(files).map_err(|e| output_error(&args.output, e))
 }
 
 /// A version 1.0 `.npy` header for a C-order little-endian float32 array of `rows × cols`.

@@ -1,7 +1,8 @@
 //! `omnidewarp`: batch conversion of mirror-camera frames, remap tables, calibration tools.
 //!
-//! Exit codes: 0 success, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C; a video
-//! output is finalised first). Errors are one line on stderr.
+//! Exit codes: 0 success, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C or
+//! SIGTERM: a video output is finalised first, a second signal discards it; any other
+//! output being written is discarded). Errors are one line on stderr.
 
 mod args;
 mod commands;
@@ -52,6 +53,11 @@ fn main() -> ExitCode {
         log::LevelFilter::Info
     };
     output::init_logger(level);
+    // Ctrl-C / SIGTERM: a still or a map being written is removed, never left half-written;
+    // a video conversion finalises on the first signal (it takes the flag).
+    if let Err(e) = omnidewarp::output::install_interrupt_handler() {
+        log::warn!("{e}");
+    }
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

@@ -1,7 +1,8 @@
-//! Files in and out: images, atomic writes, the stderr logger.
+//! Files in and out: images (written atomically by the library), the stderr logger.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use omnidewarp::Frame;
 
 use crate::Failure;
 
@@ -66,51 +67,33 @@ pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
         .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
 }
 
-/// A temporary path beside `path` (same folder, so the final rename is atomic).
-fn temporary_beside(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Writes `path` atomically: `write` fills a temporary file beside it, which is renamed over
-/// `path` only when everything succeeded; on failure nothing is left behind.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let tmp = temporary_beside(path);
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        let mut writer = std::io::BufWriter::new(file);
-        write(&mut writer)?;
-        writer
-            .flush()
-            .and_then(|()| writer.get_ref().sync_all())
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// Runs `f` on `img` as a frame of its own format (other formats become RGBA8 first).
+pub fn with_frame<T, E: From<omnidewarp::Error>>(
+    img: &image::DynamicImage,
+    f: impl FnOnce(&Frame<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    match img {
+        image::DynamicImage::ImageLuma8(g) => f(&Frame::from_gray_image(g)?),
+        image::DynamicImage::ImageRgb8(rgb) => f(&Frame::from_rgb_image(rgb)?),
+        image::DynamicImage::ImageRgba8(rgba) => f(&Frame::from_rgba_image(rgba)?),
+        other => f(&Frame::from_rgba_image(&other.to_rgba8())?),
     }
-    result
 }
 
-/// Saves an image atomically in the format of its extension (JPEG drops alpha).
+/// A library error about the output `path`, naming it once.
+pub fn output_error(path: &Path, e: omnidewarp::Error) -> Failure {
+    match e {
+        omnidewarp::Error::Io { .. } => Failure::runtime(e.to_string()),
+        e => Failure::runtime(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Saves an image atomically in the format of its extension (JPEG drops alpha), through
+/// the library's [`omnidewarp::output::save_image`]: an existing file is replaced only by
+/// a complete one.
 pub fn save_image(path: &Path, img: &image::DynamicImage) -> Result<(), Failure> {
-    let format = output_format(path)?;
-    let img = match (format, img) {
-        (image::ImageFormat::Jpeg, image::DynamicImage::ImageRgba8(_)) => {
-            image::DynamicImage::ImageRgb8(img.to_rgb8())
-        }
-        _ => img.clone(),
-    };
-    write_atomically(path, |w| {
-        img.write_to(w, format)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
+    output_format(path)?;
+    with_frame(img, |frame| {
+        omnidewarp::output::save_image(frame, path).map_err(|e| output_error(path, e))
     })
 }
