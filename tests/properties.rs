@@ -172,7 +172,7 @@ fn ring_calibration() -> impl Strategy<Value = Calibration> {
 fn mei_lens() -> impl Strategy<Value = (MeiModel, (u32, u32))> {
     (
         (64u32..4000, 0.5..1.5f64),
-        (0.15..0.6f64, 0.9..1.1f64),
+        (0.25..0.6f64, 0.9..1.1f64),
         (-0.05..0.05f64, -0.05..0.05f64),
         (-1.0..1.0f64, 0.0..2.5f64),
         (
@@ -302,10 +302,10 @@ proptest! {
 }
 
 /// Each model's round trip over its own world directions, on a grid: a direction that
-/// projects comes back.
+/// projects into the frame comes back.
 #[test]
 fn directions_come_back_from_every_model() {
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(100));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(150));
     runner
         .run(&any_calibration(), |cal| {
             let band = cal.elevation_range();
@@ -316,6 +316,12 @@ fn directions_come_back_from_every_model() {
                     let Some(p) = cal.model.project(d) else {
                         continue;
                     };
+                    let (w, h) = (f64::from(cal.image_size.0), f64::from(cal.image_size.1));
+                    if !(-0.5..w - 0.5).contains(&p.x) || !(-0.5..h - 0.5).contains(&p.y) {
+                        // Outside the frame no pixel asks for a ray (and beyond a strong
+                        // distortion's fold, Newton may find the outer root there).
+                        continue;
+                    }
                     let Some(back) = cal.model.unproject(p) else {
                         // A Mei pixel whose distortion Newton refuses: no ray either way.
                         continue;
@@ -332,8 +338,8 @@ fn directions_come_back_from_every_model() {
 }
 
 /// Whether `d` lies beyond the radius where a Mei model's radial distortion turns back
-/// (`d/dr r(1 + k1 r² + k2 r⁴) ≤ 0`): there two directions share a pixel, and `unproject`
-/// returns the inner one. (OpenCV's model has the same fold; real calibrations have it far
+/// (`d/dr r(1 + k1 r² + k2 r⁴) ≤ 0`, with a margin for the ill-conditioned band before it):
+/// there two directions share a pixel. (OpenCV's model has the same fold; real calibrations have it far
 /// outside their frame.)
 fn beyond_the_fold(model: &CameraModel, d: DVec3) -> bool {
     let CameraModel::Mei { lens, mount } = model else {
@@ -343,7 +349,7 @@ fn beyond_the_fold(model: &CameraModel, d: DVec3) -> bool {
     let r = xs.truncate().length() / (xs.z + lens.xi);
     (0..=64).any(|k| {
         let r2 = (r * f64::from(k) / 64.0).powi(2);
-        1.0 + 3.0 * lens.k1 * r2 + 5.0 * lens.k2 * r2 * r2 <= 0.05
+        1.0 + 3.0 * lens.k1 * r2 + 5.0 * lens.k2 * r2 * r2 <= 0.2
     })
 }
 
