@@ -12,14 +12,12 @@ use omnidewarp::{
 
 fn calibration(size: u32) -> Calibration {
     let s = f64::from(size) / 2880.0;
-    let ring = RingModel::new(
-        DVec2::splat(f64::from(size) / 2.0 - 0.5),
-        (492.5 * s, 1411.2 * s),
-        ((-55f64).to_radians(), 60f64.to_radians()),
-        0.0,
-        true,
-    )
-    .expect("valid ring");
+    let ring = RingModel::builder()
+        .center(DVec2::splat(f64::from(size) / 2.0 - 0.5))
+        .radii(492.5 * s, 1411.2 * s)
+        .elevations((-55f64).to_radians(), 60f64.to_radians())
+        .build()
+        .expect("valid ring");
     Calibration::new((size, size), CameraModel::Ring(ring), None).expect("valid calibration")
 }
 
@@ -74,11 +72,8 @@ fn rgba(c: &mut Criterion) {
         group.throughput(Throughput::Elements(pixels));
         let mut out = vec![0u8; pixels as usize * 4];
         for (aa, label) in [(false, "bilinear"), (true, "bilinear_aa")] {
-            let options = DewarpOptions {
-                antialias: aa,
-                ..DewarpOptions::default()
-            };
-            let mut dewarper = CpuDewarper::new(calibration(size), view, options);
+            let options = DewarpOptions::default().with_antialias(aa);
+            let mut dewarper = CpuDewarper::new(calibration(size), view, options).unwrap();
             group.bench_function(format!("{name}/{label}"), |b| {
                 b.iter(|| {
                     let mut dst =
@@ -91,11 +86,8 @@ fn rgba(c: &mut Criterion) {
             });
         }
         // The interactive case: a new yaw every frame (grid rebuilt each time).
-        let options = DewarpOptions {
-            antialias: false,
-            ..DewarpOptions::default()
-        };
-        let mut dewarper = CpuDewarper::new(calibration(size), view, options);
+        let options = DewarpOptions::default().with_antialias(false);
+        let mut dewarper = CpuDewarper::new(calibration(size), view, options).unwrap();
         let mut yaw = 0.0;
         group.bench_function(format!("{name}/bilinear_panning"), |b| {
             b.iter(|| {
@@ -159,11 +151,8 @@ fn i420(c: &mut Criterion) {
             vec![0u8; (cw * ch) as usize],
             vec![0u8; (cw * ch) as usize],
         );
-        let options = DewarpOptions {
-            antialias: false,
-            ..DewarpOptions::default()
-        };
-        let mut dewarper = CpuDewarper::new(calibration(size), view, options);
+        let options = DewarpOptions::default().with_antialias(false);
+        let mut dewarper = CpuDewarper::new(calibration(size), view, options).unwrap();
         group.bench_function(format!("{name}/i420_to_i420"), |b| {
             b.iter(|| {
                 let mut dst = FrameMut::new(

@@ -19,14 +19,12 @@ const FRAME: u32 = 2048;
 
 fn calibration() -> Calibration {
     let s = f64::from(FRAME) / 2880.0;
-    let ring = RingModel::new(
-        DVec2::splat(f64::from(FRAME) / 2.0 - 0.5),
-        (492.5 * s, 1411.2 * s),
-        ((-55f64).to_radians(), 60f64.to_radians()),
-        0.0,
-        true,
-    )
-    .expect("valid ring");
+    let ring = RingModel::builder()
+        .center(DVec2::splat(f64::from(FRAME) / 2.0 - 0.5))
+        .radii(492.5 * s, 1411.2 * s)
+        .elevations((-55f64).to_radians(), 60f64.to_radians())
+        .build()
+        .expect("valid ring");
     Calibration::new((FRAME, FRAME), CameraModel::Ring(ring), None).expect("valid calibration")
 }
 
@@ -96,10 +94,7 @@ fn gpu_stages(c: &mut Criterion) {
 
     group.throughput(Throughput::Elements(u64::from(FRAME * FRAME)));
     for (name, antialias) in [("upload_2048_rgba_mips", true), ("upload_2048_rgba", false)] {
-        gpu.set_options(DewarpOptions {
-            antialias,
-            ..DewarpOptions::default()
-        });
+        gpu.set_options(DewarpOptions::default().with_antialias(antialias));
         group.bench_function(name, |b| {
             b.iter(|| {
                 gpu.upload(black_box(&frame)).expect("upload");
@@ -121,10 +116,7 @@ fn gpu_stages(c: &mut Criterion) {
         ("dispatch_1920x1080_aa", true),
         ("dispatch_1920x1080", false),
     ] {
-        gpu.set_options(DewarpOptions {
-            antialias,
-            ..DewarpOptions::default()
-        });
+        gpu.set_options(DewarpOptions::default().with_antialias(antialias));
         group.bench_function(name, |b| {
             b.iter(|| {
                 gpu.render().expect("render");

@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let frame = image::open("assets/opencv_sample/sample.jpg")?.to_rgba8();
     let mut out = vec![0u8; 1280 * 720 * 4];
-    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default());
+    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default())?;
     dewarper.dewarp(
         &Frame::from_rgba_image(&frame)?,
         &mut FrameMut::packed(PixelFormat::Rgba8, 1280, 720, &mut out)?,

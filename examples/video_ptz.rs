@@ -46,7 +46,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         WIDTH,
         HEIGHT,
     )?;
-    let mut dewarper = Dewarper::new(calibration, view, DewarpOptions::default(), Backend::Auto)?;
+    let mut dewarper = Dewarper::new(
+        calibration,
+        view,
+        DewarpOptions::default().with_backend(Backend::Auto),
+    )?;
 
     let mut source = VideoSource::open(&VideoInput::new(&input), &SourceOptions::default())?;
     let info = source.info().clone();
@@ -66,10 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(w) => w,
             None => writer.insert(VideoWriter::create(
                 &OutputTarget::File(output.clone()),
-                &EncoderSettings {
-                    preset: Some("veryfast".into()),
-                    ..EncoderSettings::default()
-                },
+                &EncoderSettings::default().with_preset(Some("veryfast".into())),
                 &WriterConfig {
                     width: WIDTH,
                     height: HEIGHT,
@@ -131,10 +132,7 @@ fn make_clip(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut writer = VideoWriter::create(
         &OutputTarget::File(path.to_owned()),
-        &EncoderSettings {
-            preset: Some("ultrafast".into()),
-            ..EncoderSettings::default()
-        },
+        &EncoderSettings::default().with_preset(Some("ultrafast".into())),
         &WriterConfig {
             width: w,
             height: h,

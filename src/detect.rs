@@ -181,13 +181,13 @@ impl DetectedRing {
     /// The ring model: this centre and these radii, the elevations, heading and handedness
     /// of `options`.
     pub fn ring_model(&self, options: &DetectOptions) -> Result<RingModel> {
-        RingModel::new(
-            self.center,
-            (self.radius_inner, self.radius_outer),
-            (options.elevation_inner, options.elevation_outer),
-            options.heading_at_top,
-            options.mirrored,
-        )
+        RingModel::builder()
+            .center(self.center)
+            .radii(self.radius_inner, self.radius_outer)
+            .elevations(options.elevation_inner, options.elevation_outer)
+            .heading_at_top(options.heading_at_top)
+            .mirrored(options.mirrored)
+            .build()
     }
 
     /// A ring calibration made at this frame's size (see [`DetectedRing::ring_model`]).

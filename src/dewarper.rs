@@ -1,57 +1,56 @@
-//! One front for both backends: pick the GPU when there is one, the CPU otherwise.
+//! One front for both backends, and the [`Backend::Auto`] policy that picks one.
 
-use std::fmt;
-use std::str::FromStr;
-
+use crate::Result;
 use crate::cpu::CpuDewarper;
 use crate::frame::{Frame, FrameMut};
 use crate::model::{Calibration, View};
-use crate::options::DewarpOptions;
-use crate::{Error, Result};
+use crate::options::{Backend, DewarpOptions};
 
-/// Which backend a [`Dewarper`] runs on.
-///
-/// Parses from and prints as `auto`, `cpu`, `gpu` (for command-line flags).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Backend {
-    /// The GPU when an adapter exists (and the crate has feature `gpu`), else the CPU.
-    #[default]
-    Auto,
-    /// The CPU ([`CpuDewarper`]).
-    Cpu,
-    /// The GPU (`gpu::GpuDewarper`); [`Error::NoGpu`] without an adapter.
-    Gpu,
-}
+/// Output pixels (frames × width × height) up to which [`Backend::Auto`] keeps work it is
+/// told is short ([`DewarpOptions::expected_frames`]) on the CPU: about what the CPU path
+/// dewarps in the time a GPU instance and device take to come up (≈ 0.3 s at ≈ 50 Mpixel/s
+/// on two cores, BENCHMARKS.md).
+pub const AUTO_CPU_PIXELS: u64 = 16 << 20;
 
-impl Backend {
-    /// The names [`Backend::from_str`] accepts.
-    pub const NAMES: [&'static str; 3] = ["auto", "cpu", "gpu"];
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Auto => "auto",
-            Self::Cpu => "cpu",
-            Self::Gpu => "gpu",
-        })
+/// Why [`Backend::Auto`] chose the CPU without asking a GPU driver, or `None` when a GPU is
+/// worth trying.
+fn cpu_without_a_device(view: &View, options: &DewarpOptions) -> Option<String> {
+    if !cfg!(feature = "gpu") {
+        return Some("omnidewarp was built without the `gpu` feature".into());
     }
-}
-
-impl FromStr for Backend {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Ok(Self::Auto),
-            "cpu" => Ok(Self::Cpu),
-            "gpu" => Ok(Self::Gpu),
-            _ => Err(crate::error::invalid(
-                "backend",
-                format!("expected one of auto, cpu, gpu; got `{s}`"),
-            )),
+    if let Some(frames) = options.expected_frames {
+        let pixels = frames.saturating_mul(u64::from(view.width) * u64::from(view.height));
+        if pixels <= AUTO_CPU_PIXELS {
+            return Some(format!(
+                "{frames} frame(s) of {}×{}: less work than starting a GPU",
+                view.width, view.height
+            ));
         }
     }
+    if !hardware_gpu_listed() {
+        return Some("no hardware GPU device on this machine".into());
+    }
+    None
+}
+
+/// Whether the system lists a hardware GPU, found without loading a driver (part of the
+/// [`Backend::Auto`] policy). On Linux a GPU needs a device node (a DRM render node,
+/// NVIDIA's, or WSL's `/dev/dxg`); where there is none (containers, CI runners, most VMs)
+/// only software rasterizers could answer, and this is `false`. Elsewhere it is `true`: the
+/// driver is asked.
+#[must_use]
+pub fn hardware_gpu_listed() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|dir| {
+        dir.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    render_node
+        || ["/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"]
+            .iter()
+            .any(|p| std::path::Path::new(p).exists())
 }
 
 #[derive(Debug)]
@@ -80,11 +79,15 @@ impl Inner {
 /// use omnidewarp::{Backend, DewarpOptions, Dewarper};
 /// use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
 /// # fn main() -> omnidewarp::Result<()> {
-/// let ring = RingModel::new(glam::DVec2::new(63.5, 63.5), (20.0, 60.0), (-0.9, 0.6), 0.0, true)?;
+/// let ring = RingModel::builder().center(glam::DVec2::new(63.5, 63.5))
+///     .radii(20.0, 60.0)
+///     .elevations(-0.9, 0.6)
+///     .build()?;
 /// let calibration = Calibration::new((128, 128), CameraModel::Ring(ring), None)?;
 /// let view = View::new(Projection::Equirect { top: 0.6, bottom: -0.9 },
 ///     Orientation::default(), 256, 64)?;
-/// let dewarper = Dewarper::new(calibration, view, DewarpOptions::default(), Backend::Cpu)?;
+/// let options = DewarpOptions::default().with_backend(Backend::Cpu);
+/// let dewarper = Dewarper::new(calibration, view, options)?;
 /// assert_eq!(dewarper.backend(), Backend::Cpu);
 /// # Ok(()) }
 /// ```
@@ -94,31 +97,46 @@ pub struct Dewarper {
 }
 
 impl Dewarper {
-    /// A dewarper on `backend`. With [`Backend::Auto`], a GPU that cannot be used (no
-    /// adapter, device refused, or no `gpu` feature) is reported by one `log::warn!` line
-    /// and the CPU is used; so is a software adapter (Mesa's llvmpipe/lavapipe, WARP), which
-    /// is slower than the CPU path it would replace; with [`Backend::Gpu`] it is an error ([`Error::NoGpu`] without
-    /// an adapter).
-    pub fn new(
-        calibration: Calibration,
-        view: View,
-        options: DewarpOptions,
-        backend: Backend,
-    ) -> Result<Self> {
+    /// A dewarper on `options.backend`, which is decided here, once.
+    ///
+    /// [`Backend::Auto`] takes the CPU, without creating a GPU instance, when
+    /// `options.expected_frames` says the work is at most [`AUTO_CPU_PIXELS`] output pixels
+    /// (a still), when the machine lists no hardware GPU, or without the `gpu` feature (one
+    /// `log::debug!` line says why). Otherwise it creates a GPU dewarper, and still takes the
+    /// CPU when the adapter is a software rasterizer (Mesa's llvmpipe/lavapipe, WARP: slower
+    /// than the CPU path) or the GPU cannot be used (one `log::warn!` line).
+    /// [`Backend::Gpu`] takes any adapter, and is an error ([`Error::NoGpu`]) without one.
+    ///
+    /// Both backends check the calibration and the view here.
+    pub fn new(calibration: Calibration, view: View, options: DewarpOptions) -> Result<Self> {
         view.validate()?;
-        let inner = match backend {
-            Backend::Cpu => Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options))),
+        calibration.model.validate()?;
+        let cpu = |calibration| -> Result<Inner> {
+            Ok(Inner::Cpu(Box::new(CpuDewarper::new(
+                calibration,
+                view,
+                options,
+            )?)))
+        };
+        let inner = match options.backend {
+            Backend::Cpu => cpu(calibration)?,
             Backend::Gpu => Self::gpu(calibration, view, options)?,
-            Backend::Auto => match Self::gpu(calibration.clone(), view, options) {
-                Ok(gpu) if !gpu.is_software() => gpu,
-                Ok(_) => {
-                    log::info!("only a software GPU adapter found; dewarping on the CPU");
-                    Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options)))
+            Backend::Auto => match cpu_without_a_device(&view, &options) {
+                Some(reason) => {
+                    log::debug!("backend auto: the CPU ({reason})");
+                    cpu(calibration)?
                 }
-                Err(e) => {
-                    log::warn!("no usable GPU ({e}); dewarping on the CPU");
-                    Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options)))
-                }
+                None => match Self::gpu(calibration.clone(), view, options) {
+                    Ok(gpu) if !gpu.is_software() => gpu,
+                    Ok(_) => {
+                        log::info!("only a software GPU adapter found; dewarping on the CPU");
+                        cpu(calibration)?
+                    }
+                    Err(e) => {
+                        log::warn!("no usable GPU ({e}); dewarping on the CPU");
+                        cpu(calibration)?
+                    }
+                },
             },
         };
         Ok(Self { inner })
@@ -131,7 +149,7 @@ impl Dewarper {
 
     #[cfg(not(feature = "gpu"))]
     fn gpu(_: Calibration, _: View, _: DewarpOptions) -> Result<Inner> {
-        Err(Error::NoGpu(
+        Err(crate::Error::NoGpu(
             "omnidewarp was built without the `gpu` feature".into(),
         ))
     }
@@ -198,7 +216,7 @@ impl Dewarper {
         }
     }
 
-    /// Changes the sampling options.
+    /// Changes the sampling options (the backend stays the one chosen at creation).
     pub fn set_options(&mut self, options: DewarpOptions) {
         match &mut self.inner {
             Inner::Cpu(c) => c.set_options(options),
@@ -231,14 +249,60 @@ impl Dewarper {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
+    use crate::model::{CameraModel, Orientation, Projection, RingModel};
+
+    fn view(width: u32, height: u32) -> View {
+        View::new(
+            Projection::Perspective { fov: 1.5 },
+            Orientation::default(),
+            width,
+            height,
+        )
+        .unwrap()
+    }
 
     #[test]
-    fn backend_names_round_trip() {
-        for name in Backend::NAMES {
-            assert_eq!(name.parse::<Backend>().unwrap().to_string(), name);
+    fn auto_keeps_short_work_on_the_cpu_without_a_device() {
+        let still = DewarpOptions::default().with_expected_frames(Some(1));
+        // 4096 × 4096 = AUTO_CPU_PIXELS: at the limit, still the CPU.
+        assert!(cpu_without_a_device(&view(4096, 4096), &still).is_some());
+        let two = still.with_expected_frames(Some(2));
+        let reason = cpu_without_a_device(&view(4096, 4096), &two);
+        assert_eq!(
+            reason.is_some(),
+            !cfg!(feature = "gpu") || !hardware_gpu_listed(),
+            "{reason:?}"
+        );
+        // Unknown length (a video, a viewer): only the machine decides.
+        let stream = DewarpOptions::default();
+        assert_eq!(
+            cpu_without_a_device(&view(64, 64), &stream).is_some(),
+            !cfg!(feature = "gpu") || !hardware_gpu_listed()
+        );
+    }
+
+    #[test]
+    fn both_backends_check_the_calibration_at_construction() {
+        let ring = RingModel::builder()
+            .center(glam::DVec2::new(63.5, 63.5))
+            .radii(20.0, 60.0)
+            .elevations(-0.9, 0.6)
+            .build()
+            .unwrap();
+        let mut calibration = Calibration::new((128, 128), CameraModel::Ring(ring), None).unwrap();
+        if let CameraModel::Ring(ring) = &mut calibration.model {
+            ring.center.x = f64::NAN;
         }
-        assert_eq!("GPU".parse::<Backend>().unwrap(), Backend::Gpu);
-        assert!("metal".parse::<Backend>().is_err());
-        assert_eq!(Backend::default(), Backend::Auto);
+        for backend in Backend::ALL {
+            let options = DewarpOptions::default().with_backend(backend);
+            let err = Dewarper::new(calibration.clone(), view(32, 32), options).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidParameter { name, .. } if name == "center"),
+                "{backend}: {err}"
+            );
+        }
+        let err = CpuDewarper::new(calibration, view(32, 32), DewarpOptions::default());
+        assert!(err.is_err());
     }
 }

@@ -74,3 +74,19 @@ pub(crate) fn invalid(name: &str, reason: impl Into<String>) -> Error {
         reason: reason.into(),
     }
 }
+
+/// Parses one of `names` (any case, `_` for `-`) into the value at the same index of `values`; anything
+/// else is an [`Error::InvalidParameter`] for `what` that lists the names.
+pub(crate) fn parse_name<T: Copy>(what: &str, names: &[&str], values: &[T], s: &str) -> Result<T> {
+    let wanted = s.to_ascii_lowercase().replace('_', "-");
+    names
+        .iter()
+        .position(|n| *n == wanted)
+        .map(|i| values[i])
+        .ok_or_else(|| {
+            invalid(
+                what,
+                format!("expected one of {}; got `{s}`", names.join(", ")),
+            )
+        })
+}

@@ -16,6 +16,9 @@
 #[cfg(test)]
 extern crate self as omnidewarp;
 
+#[macro_use]
+mod macros;
+
 pub mod calib;
 pub mod cpu;
 pub mod detect;
@@ -33,14 +36,14 @@ pub mod video;
 
 pub use cpu::{CpuDewarper, dewarp_reference, render_mirror, source_positions};
 pub use detect::{DetectOptions, DetectedRing, RingDetector, detect_ring, detect_ring_frames};
-pub use dewarper::{Backend, Dewarper};
+pub use dewarper::{AUTO_CPU_PIXELS, Dewarper, hardware_gpu_listed};
 pub use error::{Error, Result};
 pub use frame::{
     Frame, FrameBuf, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor, YuvMatrix, YuvRange,
 };
 #[cfg(feature = "gpu")]
 pub use gpu::GpuDewarper;
-pub use options::{DewarpOptions, Interpolation};
+pub use options::{Backend, DewarpOptions, Interpolation};
 /// The `wgpu` this crate was built with (feature `gpu`), for callers that share a device.
 #[cfg(feature = "gpu")]
 pub use wgpu;

@@ -190,14 +190,13 @@ fn ocam_project_is_ocamcalib_world2cam_within_the_invpol_fit() {
 // --- our TOML -----------------------------------------------------------------------------
 
 fn ring_calibration(with_profile: bool) -> Calibration {
-    let mut ring = RingModel::new(
-        DVec2::new(1439.5, 1439.5),
-        (492.5, 1411.2),
-        (-55f64.to_radians(), 60f64.to_radians()),
-        12.5f64.to_radians(),
-        true,
-    )
-    .unwrap();
+    let mut ring = RingModel::builder()
+        .center(DVec2::new(1439.5, 1439.5))
+        .radii(492.5, 1411.2)
+        .elevations(-55f64.to_radians(), 60f64.to_radians())
+        .heading_at_top(12.5f64.to_radians())
+        .build()
+        .unwrap();
     let mut band = None;
     if with_profile {
         ring.profile = RadialProfile::new(vec![

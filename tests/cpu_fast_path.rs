@@ -33,14 +33,14 @@ fn fast_path_matches_the_oracle() {
                 Interpolation::Bicubic,
             ] {
                 for antialias in [false, true] {
-                    let options = DewarpOptions {
-                        interpolation,
-                        antialias,
-                        fill: [10, 20, 30, 0],
-                    };
+                    let options = DewarpOptions::default()
+                        .with_interpolation(interpolation)
+                        .with_antialias(antialias)
+                        .with_fill([10, 20, 30, 0]);
                     let n = (view.width * view.height * 4) as usize;
                     let (mut fast, mut exact) = (vec![0u8; n], vec![0u8; n]);
-                    let mut dewarper = CpuDewarper::new(calibration.clone(), view, options);
+                    let mut dewarper =
+                        CpuDewarper::new(calibration.clone(), view, options).unwrap();
                     dewarper
                         .dewarp(
                             &src,

@@ -159,14 +159,12 @@ impl Case {
 }
 
 fn ring_calibration(size: (u32, u32), center: (f64, f64), radii: (f64, f64)) -> Calibration {
-    let ring = RingModel::new(
-        DVec2::new(center.0, center.1),
-        radii,
-        ((-55f64).to_radians(), 60f64.to_radians()),
-        0.0,
-        true,
-    )
-    .expect("ring");
+    let ring = RingModel::builder()
+        .center(DVec2::new(center.0, center.1))
+        .radii(radii.0, radii.1)
+        .elevations((-55f64).to_radians(), 60f64.to_radians())
+        .build()
+        .expect("ring");
     Calibration::new(size, CameraModel::Ring(ring), None).expect("calibration")
 }
 
@@ -176,10 +174,8 @@ fn render(case: &Case) -> RgbImage {
     let pano = panorama(case.seed, case.scene);
     let (w, h) = case.size;
     let mut data = vec![0u8; (w * h * 3) as usize];
-    let options = DewarpOptions {
-        fill: [case.surround, case.surround, case.surround, 255],
-        ..DewarpOptions::default()
-    };
+    let options =
+        DewarpOptions::default().with_fill([case.surround, case.surround, case.surround, 255]);
     render_mirror(
         &Frame::from_rgb_image(&pano).expect("panorama frame"),
         &ring_calibration(case.size, case.center, case.radii),
@@ -637,6 +633,7 @@ fn sample_panorama(
     .expect("view");
     let mut pano = vec![0u8; w * h];
     CpuDewarper::new(calibration, view, DewarpOptions::default())
+        .unwrap()
         .dewarp(
             &Frame::from_gray_image(grey).expect("frame"),
             &mut FrameMut::packed(PixelFormat::Gray8, w as u32, h as u32, &mut pano).expect("out"),

@@ -85,10 +85,7 @@ fn antialiasing_removes_the_grating() {
     let pattern = AMPLITUDE * AMPLITUDE / 4.0;
     let mut energies = Vec::new();
     for antialias in [true, false] {
-        let options = DewarpOptions {
-            antialias,
-            ..Default::default()
-        };
+        let options = DewarpOptions::default().with_antialias(antialias);
         gpu.set_options(options);
         let mut out = vec![0u8; (view.width * view.height * 4) as usize];
         gpu.dewarp(

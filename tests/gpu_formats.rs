@@ -116,11 +116,10 @@ fn check(format: PixelFormat, color: YuvColor, pad: usize) {
         for (name, view) in views.iter().step_by(2) {
             for antialias in [false, true] {
                 for interpolation in gpu_common::INTERPOLATIONS {
-                    let options = DewarpOptions {
-                        interpolation,
-                        antialias,
-                        fill: [200, 100, 50, 255],
-                    };
+                    let options = DewarpOptions::default()
+                        .with_interpolation(interpolation)
+                        .with_antialias(antialias)
+                        .with_fill([200, 100, 50, 255]);
                     gpu.set_view(*view).unwrap();
                     gpu.set_options(options);
                     let mut out = vec![0u8; (view.width * view.height * 4) as usize];
@@ -278,11 +277,10 @@ fn check_i420_output(format: PixelFormat, color: YuvColor) {
         for (name, view) in &views {
             for antialias in [false, true] {
                 for interpolation in gpu_common::INTERPOLATIONS {
-                    let options = DewarpOptions {
-                        interpolation,
-                        antialias,
-                        fill: [200, 100, 50, 255],
-                    };
+                    let options = DewarpOptions::default()
+                        .with_interpolation(interpolation)
+                        .with_antialias(antialias)
+                        .with_fill([200, 100, 50, 255]);
                     gpu.set_view(*view).unwrap();
                     gpu.set_options(options);
                     let size = (view.width, view.height);

@@ -38,11 +38,10 @@ fn parity(case: Case) {
         for (name, view) in &views {
             let ambiguous = gpu_common::nearest_ambiguous(&case, view, AMBIGUOUS);
             for interpolation in INTERPOLATIONS {
-                let options = DewarpOptions {
-                    interpolation,
-                    antialias,
-                    fill: [10, 20, 30, 40],
-                };
+                let options = DewarpOptions::default()
+                    .with_interpolation(interpolation)
+                    .with_antialias(antialias)
+                    .with_fill([10, 20, 30, 40]);
                 gpu.set_view(*view).unwrap();
                 gpu.set_options(options);
                 gpu.render().unwrap();

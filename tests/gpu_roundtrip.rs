@@ -131,11 +131,9 @@ fn round_trip_psnr() {
                 (Interpolation::Bicubic, false),
                 (Interpolation::Bilinear, true),
             ] {
-                let options = DewarpOptions {
-                    interpolation,
-                    antialias,
-                    ..Default::default()
-                };
+                let options = DewarpOptions::default()
+                    .with_interpolation(interpolation)
+                    .with_antialias(antialias);
                 gpu.set_view(*view).unwrap();
                 gpu.set_options(options);
                 let mut out = vec![0u8; (view.width * view.height * 4) as usize];
@@ -233,11 +231,9 @@ fn round_trip_against_f64_bilinear_reference() {
             )
             .unwrap(),
         ];
-        let options = DewarpOptions {
-            interpolation: Interpolation::Bilinear,
-            antialias: false,
-            ..DewarpOptions::default()
-        };
+        let options = DewarpOptions::default()
+            .with_interpolation(Interpolation::Bilinear)
+            .with_antialias(false);
         let mut gpu =
             GpuDewarper::with_device(&device, &queue, calibration.clone(), views[0], options)
                 .unwrap();

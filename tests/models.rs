@@ -102,14 +102,13 @@ fn check_round_trips(
 // --- ring -----------------------------------------------------------------------------------
 
 fn rings() -> Vec<RingModel> {
-    let base = RingModel::new(
-        DVec2::new(1439.5, 1441.25),
-        (492.5, 1411.2),
-        ((-55f64).to_radians(), 60f64.to_radians()),
-        0.3,
-        true,
-    )
-    .unwrap();
+    let base = RingModel::builder()
+        .center(DVec2::new(1439.5, 1441.25))
+        .radii(492.5, 1411.2)
+        .elevations((-55f64).to_radians(), 60f64.to_radians())
+        .heading_at_top(0.3)
+        .build()
+        .unwrap();
     let profiled = RingModel {
         profile: RadialProfile::new(vec![
             (492.5, (-55f64).to_radians()),

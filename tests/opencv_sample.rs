@@ -22,11 +22,8 @@ fn luma_rows(calibration: Calibration, frame: &image::GrayImage, (w, h): (u32, u
         h,
     )
     .unwrap();
-    let options = DewarpOptions {
-        fill: [0, 0, 0, 255],
-        ..DewarpOptions::default()
-    };
-    let mut dewarper = CpuDewarper::new(calibration, view, options);
+    let options = DewarpOptions::default().with_fill([0, 0, 0, 255]);
+    let mut dewarper = CpuDewarper::new(calibration, view, options).unwrap();
     let mut out = vec![0u8; (w * h) as usize];
     dewarper
         .dewarp(

@@ -25,12 +25,10 @@ fn render(calibration: &Calibration) -> image::RgbaImage {
 }
 
 fn dewarp(calibration: &Calibration, view: View, frame: &image::RgbaImage) -> Vec<u8> {
-    let options = DewarpOptions {
-        interpolation: Interpolation::Bilinear,
-        antialias: false,
-        ..DewarpOptions::default()
-    };
-    let mut dewarper = CpuDewarper::new(calibration.clone(), view, options);
+    let options = DewarpOptions::default()
+        .with_interpolation(Interpolation::Bilinear)
+        .with_antialias(false);
+    let mut dewarper = CpuDewarper::new(calibration.clone(), view, options).unwrap();
     let mut out = vec![0u8; (view.width * view.height * 4) as usize];
     dewarper
         .dewarp(

@@ -136,14 +136,13 @@ fn video_stream(path: &Path) -> serde_json::Value {
 fn ring_calibration(size: u32, heading_at_top_deg: f64) -> Calibration {
     let c = (f64::from(size) - 1.0) / 2.0;
     let s = f64::from(size) / 480.0;
-    let ring = RingModel::new(
-        DVec2::new(c, c),
-        (70.0 * s, 232.0 * s),
-        ((-50f64).to_radians(), 35f64.to_radians()),
-        heading_at_top_deg.to_radians(),
-        true,
-    )
-    .unwrap();
+    let ring = RingModel::builder()
+        .center(DVec2::new(c, c))
+        .radii(70.0 * s, 232.0 * s)
+        .elevations((-50f64).to_radians(), 35f64.to_radians())
+        .heading_at_top(heading_at_top_deg.to_radians())
+        .build()
+        .unwrap();
     Calibration::new((size, size), CameraModel::Ring(ring), None).unwrap()
 }
 
@@ -358,20 +357,16 @@ fn serve_live(port: u16, seconds: f64, size: u32) -> Killed {
 fn live_input(port: u16) -> VideoInput {
     let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/live.ts"));
     input.timeout = Duration::from_secs(5);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 6,
-        initial_delay: Duration::from_millis(300),
-        max_delay: Duration::from_secs(2),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(6)
+        .with_initial_delay(Duration::from_millis(300))
+        .with_max_delay(Duration::from_secs(2));
     input
 }
 
 fn fast_x264() -> EncoderSettings {
-    EncoderSettings {
-        preset: Some("ultrafast".into()),
-        ..EncoderSettings::default()
-    }
+    EncoderSettings::default().with_preset("ultrafast".to_owned())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -445,7 +440,7 @@ fn h264_clip_to_equirect_mp4_matches_still_dewarp() {
     let outputs = decode_all(&out);
     assert_eq!(inputs.len(), 60);
     assert_eq!(outputs.len(), 60);
-    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default());
+    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default()).unwrap();
     let mut worst = f64::INFINITY;
     for (k, ((input, _), (output, _))) in inputs.iter().zip(&outputs).enumerate() {
         let reference = input.still_dewarp(&mut dewarper);
@@ -538,10 +533,7 @@ fn containers_codecs_and_images() {
         ("out.y4m", None, "rawvideo"),
     ] {
         let path = dir.join(name);
-        let settings = EncoderSettings {
-            codec: codec.map(Into::into),
-            ..fast_x264()
-        };
+        let settings = fast_x264().with_codec(codec.map(Into::into));
         let r = convert(&job(OutputTarget::File(path.clone()), settings)).unwrap();
         assert_eq!(r.frames, 12, "{name}");
         assert_eq!(frame_times(&path).len(), 12, "{name}");
@@ -549,10 +541,7 @@ fn containers_codecs_and_images() {
     }
     // A bit rate instead of a crf.
     let path = dir.join("bitrate.mp4");
-    let settings = EncoderSettings {
-        bitrate: Some(400_000),
-        ..fast_x264()
-    };
+    let settings = fast_x264().with_bitrate(Some(400_000));
     assert_eq!(
         convert(&job(OutputTarget::File(path), settings))
             .unwrap()
@@ -560,11 +549,7 @@ fn containers_codecs_and_images() {
         12
     );
     // crf and bit rate together are refused.
-    let settings = EncoderSettings {
-        bitrate: Some(400_000),
-        crf: Some(20.0),
-        ..fast_x264()
-    };
+    let settings = fast_x264().with_bitrate(Some(400_000)).with_crf(Some(20.0));
     let e = convert(&job(OutputTarget::File(dir.join("x.mp4")), settings)).unwrap_err();
     assert!(e.to_string().contains("crf"), "{e}");
     // Image sequence.
@@ -576,17 +561,15 @@ fn containers_codecs_and_images() {
     assert!(dir.join("img_012.png").exists() && !dir.join("img_013.png").exists());
     // Null output, with limits.
     let mut j = job(OutputTarget::Null, fast_x264());
-    j.limits = Limits {
-        frames: Some(5),
-        start: None,
-        duration: None,
-    };
+    j.limits = Limits::default()
+        .with_frames(Some(5))
+        .with_start(None)
+        .with_duration(None);
     assert_eq!(convert(&j).unwrap().frames, 5);
-    j.limits = Limits {
-        frames: None,
-        start: Some(0.25),
-        duration: Some(0.125),
-    };
+    j.limits = Limits::default()
+        .with_frames(None)
+        .with_start(Some(0.25))
+        .with_duration(Some(0.125));
     assert_eq!(convert(&j).unwrap().frames, 3);
 }
 
@@ -628,11 +611,9 @@ fn camera_path_sets_the_view_per_frame() {
     for k in [0usize, 7, 19] {
         let t = outputs[k].1 - outputs[0].1;
         let v = path.view_at(&view, t);
-        let reference = inputs[k].0.still_dewarp(&mut CpuDewarper::new(
-            calibration.clone(),
-            v,
-            DewarpOptions::default(),
-        ));
+        let reference = inputs[k].0.still_dewarp(
+            &mut CpuDewarper::new(calibration.clone(), v, DewarpOptions::default()).unwrap(),
+        );
         let p = psnr(&reference.planes[0], &outputs[k].0.planes[0]);
         assert!(p >= 35.0, "frame {k} at t = {t}: PSNR {p:.1} dB");
     }
@@ -672,7 +653,7 @@ fn gpu_backend_converts_video_like_the_cpu() {
         );
         job.path = Some(CameraPath::load(&csv).unwrap());
         job.options.antialias = false;
-        job.backend = backend;
+        job.options = job.options.with_backend(backend);
         let report = convert(&job).unwrap();
         assert_eq!(report.frames, 12);
         (report.backend, decode_all(&out))
@@ -907,10 +888,7 @@ fn mov_output_carries_spherical_v1_metadata() {
         calibration.clone(),
         full,
     );
-    job.encoder = EncoderSettings {
-        spherical: false,
-        ..fast_x264()
-    };
+    job.encoder = fast_x264().with_spherical(false);
     assert_eq!(convert(&job).unwrap().frames, 12);
     assert!(video_stream(&out)["side_data_list"].is_null());
 }
@@ -1167,12 +1145,11 @@ fn credentials_never_appear_in_errors() {
         "http://alice:s3cretPass@127.0.0.1:{port}/live.ts?token=t0ken123"
     ))
     .header("Authorization", "Bearer h3aderSecret");
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 1,
-        initial_delay: Duration::from_millis(50),
-        max_delay: Duration::from_millis(50),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(1)
+        .with_initial_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_millis(50));
     let dbg = format!("{input:?}");
     let e = VideoSource::open(&input, &SourceOptions::default())
         .unwrap_err()
@@ -1324,12 +1301,11 @@ fn live_stream_that_dies_ends_with_a_valid_output() {
     let _server = serve_live(port, 1.5, 240);
     let out = dir.join("lost.mp4");
     let mut input = live_input(port);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 2,
-        initial_delay: Duration::from_millis(200),
-        max_delay: Duration::from_millis(400),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(2)
+        .with_initial_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_millis(400));
     let mut job = VideoJob::new(
         input,
         OutputTarget::File(out.clone()),
@@ -1500,12 +1476,11 @@ fn stalled_server_times_out_and_gives_up() {
     });
     let mut input = VideoInput::new(format!("http://127.0.0.1:{port}/stalled.ts"));
     input.timeout = Duration::from_millis(700);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 2,
-        initial_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(200),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(2)
+        .with_initial_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_millis(200));
     let t = Instant::now();
     let e = VideoSource::open(&input, &SourceOptions::default())
         .unwrap_err()
@@ -2195,12 +2170,11 @@ fn srt_stream_converts_n_frames() {
     );
     let mut input = VideoInput::new(format!("srt://127.0.0.1:{port}?mode=caller"));
     input.timeout = Duration::from_secs(5);
-    input.reconnect = Reconnect {
-        enabled: true,
-        max_attempts: 10,
-        initial_delay: Duration::from_millis(200),
-        max_delay: Duration::from_secs(1),
-    };
+    input.reconnect = Reconnect::default()
+        .with_enabled(true)
+        .with_max_attempts(10)
+        .with_initial_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(1));
     let out = dir.join("srt.mp4");
     let mut job = VideoJob::new(
         input,
@@ -2302,12 +2276,11 @@ mod rtsp {
             .options
             .push(("rtsp_transport".into(), transport.into()));
         input.timeout = Duration::from_secs(5);
-        input.reconnect = Reconnect {
-            enabled: true,
-            max_attempts: 6,
-            initial_delay: Duration::from_millis(300),
-            max_delay: Duration::from_secs(1),
-        };
+        input.reconnect = Reconnect::default()
+            .with_enabled(true)
+            .with_max_attempts(6)
+            .with_initial_delay(Duration::from_millis(300))
+            .with_max_delay(Duration::from_secs(1));
         input
     }
 
@@ -2331,7 +2304,7 @@ mod rtsp {
     fn assert_matches_still_dewarp(clip: &Path, out: &Path) -> (usize, f64) {
         let view = band_view(320, 80);
         let mut dewarper =
-            CpuDewarper::new(ring_calibration(240, 0.0), view, DewarpOptions::default());
+            CpuDewarper::new(ring_calibration(240, 0.0), view, DewarpOptions::default()).unwrap();
         let refs: Vec<I420> = decode_all(clip)
             .iter()
             .map(|(f, _)| f.still_dewarp(&mut dewarper))
@@ -2491,12 +2464,11 @@ mod rtsp {
         });
         let out = dir.join("killed.mp4");
         let mut input = input(url, "tcp");
-        input.reconnect = Reconnect {
-            enabled: true,
-            max_attempts: 2,
-            initial_delay: Duration::from_millis(200),
-            max_delay: Duration::from_millis(400),
-        };
+        input.reconnect = Reconnect::default()
+            .with_enabled(true)
+            .with_max_attempts(2)
+            .with_initial_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_millis(400));
         let t = Instant::now();
         let report = convert(&job(input, &out, 1000)).unwrap();
         killer.join().unwrap();

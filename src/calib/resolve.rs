@@ -122,8 +122,12 @@ mod tests {
 
     fn ring_calibration(size: u32) -> Calibration {
         let c = f64::from(size) / 2.0 - 0.5;
-        let ring =
-            RingModel::new(glam::DVec2::new(c, c), (20.0, 60.0), (-0.9, 0.6), 0.0, true).unwrap();
+        let ring = RingModel::builder()
+            .center(glam::DVec2::new(c, c))
+            .radii(20.0, 60.0)
+            .elevations(-0.9, 0.6)
+            .build()
+            .unwrap();
         Calibration::new((size, size), CameraModel::Ring(ring), None).unwrap()
     }
 

@@ -43,12 +43,14 @@ struct Geometry {
 /// use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, PixelFormat};
 /// use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
 /// # fn main() -> omnidewarp::Result<()> {
-/// let ring = RingModel::new(glam::DVec2::new(63.5, 63.5), (20.0, 60.0),
-///     (-0.9, 0.6), 0.0, true)?;
+/// let ring = RingModel::builder().center(glam::DVec2::new(63.5, 63.5))
+///     .radii(20.0, 60.0)
+///     .elevations(-0.9, 0.6)
+///     .build()?;
 /// let calibration = Calibration::new((128, 128), CameraModel::Ring(ring), None)?;
 /// let view = View::new(Projection::Equirect { top: 0.6, bottom: -0.9 },
 ///     Orientation::default(), 256, 64)?;
-/// let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default());
+/// let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default())?;
 /// let frame = vec![128u8; 128 * 128 * 4];
 /// let mut out = vec![0u8; 256 * 64 * 4];
 /// dewarper.dewarp(
@@ -68,16 +70,18 @@ pub struct CpuDewarper {
 }
 
 impl CpuDewarper {
-    /// A dewarper for frames of any size (the calibration is scaled to each frame's size).
-    #[must_use]
-    pub fn new(calibration: Calibration, view: View, options: DewarpOptions) -> Self {
-        Self {
+    /// A dewarper for frames of any size (the calibration is scaled to each frame's size);
+    /// the calibration's model and the view are checked here.
+    pub fn new(calibration: Calibration, view: View, options: DewarpOptions) -> Result<Self> {
+        calibration.model.validate()?;
+        view.validate()?;
+        Ok(Self {
             calibration,
             view,
             options,
             geometry: None,
             mips: Default::default(),
-        }
+        })
     }
 
     /// The current view.

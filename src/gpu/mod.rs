@@ -28,7 +28,10 @@
 //! use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
 //! use omnidewarp::{DewarpOptions, Frame, FrameMut, PixelFormat};
 //! # fn main() -> omnidewarp::Result<()> {
-//! let ring = RingModel::new(glam::DVec2::new(63.5, 63.5), (20.0, 60.0), (-0.9, 0.6), 0.0, true)?;
+//! let ring = RingModel::builder().center(glam::DVec2::new(63.5, 63.5))
+//!     .radii(20.0, 60.0)
+//!     .elevations(-0.9, 0.6)
+//!     .build()?;
 //! let calibration = Calibration::new((128, 128), CameraModel::Ring(ring), None)?;
 //! let view = View::new(Projection::Perspective { fov: 1.5 }, Orientation::default(), 320, 240)?;
 //! let mut gpu = GpuDewarper::new(calibration, view, DewarpOptions::default())?;

@@ -27,7 +27,7 @@ pub use mount::{Mount, MountAxis};
 pub use ocam::OcamModel;
 pub use projection::{Orientation, Projection, Tile, TileProjection, View};
 pub use request::{ProjectionKind, ViewRequest};
-pub use ring::{RadialProfile, RingModel};
+pub use ring::{RadialProfile, RingBuilder, RingModel};
 
 use glam::DVec3;
 

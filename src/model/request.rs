@@ -2,15 +2,13 @@
 //! parts of it: the policy the CLI, the viewer and embedders share.
 
 use std::f64::consts::{FRAC_PI_2, PI, TAU};
-use std::fmt;
-use std::str::FromStr;
 
 use super::{Calibration, Orientation, Projection, View};
-use crate::error::invalid;
-use crate::{Error, Result};
+use crate::Result;
 
 /// The kinds of output projection, by name (`equirect`, `cylinder`, `perspective`,
-/// `stereographic`, `double-panorama`, `quad`), without their parameters.
+/// `stereographic`, `double-panorama`, `quad`: [`ProjectionKind::NAMES`], parsed with
+/// `FromStr`, any case), without their parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ProjectionKind {
     /// 360° equirectangular panorama ([`Projection::Equirect`]).
@@ -28,33 +26,16 @@ pub enum ProjectionKind {
     Quad,
 }
 
+names!(ProjectionKind, "projection":
+    Equirect = "equirect",
+    Cylinder = "cylinder",
+    Perspective = "perspective",
+    Stereographic = "stereographic",
+    DoublePanorama = "double-panorama",
+    Quad = "quad",
+);
+
 impl ProjectionKind {
-    /// Every kind, in the order of [`ProjectionKind::NAMES`].
-    pub const ALL: [ProjectionKind; 6] = [
-        Self::Equirect,
-        Self::Cylinder,
-        Self::Perspective,
-        Self::Stereographic,
-        Self::DoublePanorama,
-        Self::Quad,
-    ];
-
-    /// The names [`ProjectionKind::from_str`] accepts and [`fmt::Display`] prints.
-    pub const NAMES: [&'static str; 6] = [
-        "equirect",
-        "cylinder",
-        "perspective",
-        "stereographic",
-        "double-panorama",
-        "quad",
-    ];
-
-    /// The name, as in [`ProjectionKind::NAMES`].
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
     /// One line saying what the projection shows (for help texts and menus).
     #[must_use]
     pub fn summary(self) -> &'static str {
@@ -94,30 +75,6 @@ impl ProjectionKind {
             Self::Stereographic => -FRAC_PI_2,
             _ => 0.0,
         }
-    }
-}
-
-impl fmt::Display for ProjectionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ProjectionKind {
-    type Err = Error;
-
-    /// A name of [`ProjectionKind::NAMES`], any case; `_` may stand for `-`.
-    fn from_str(s: &str) -> Result<Self> {
-        let wanted = s.to_ascii_lowercase().replace('_', "-");
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name() == wanted)
-            .ok_or_else(|| {
-                invalid(
-                    "projection",
-                    format!("expected one of {}; got `{s}`", Self::NAMES.join(", ")),
-                )
-            })
     }
 }
 
@@ -164,8 +121,10 @@ enum Size {
 /// ```
 /// use omnidewarp::model::{Calibration, CameraModel, Projection, ProjectionKind, RingModel, View, ViewRequest};
 /// # fn main() -> omnidewarp::Result<()> {
-/// let ring = RingModel::new(glam::DVec2::new(719.5, 719.5), (240.0, 705.0),
-///     (-55f64.to_radians(), 60f64.to_radians()), 0.0, true)?;
+/// let ring = RingModel::builder().center(glam::DVec2::new(719.5, 719.5))
+///     .radii(240.0, 705.0)
+///     .elevations(-55f64.to_radians(), 60f64.to_radians())
+///     .build()?;
 /// let calibration = Calibration::new((1440, 1440), CameraModel::Ring(ring), None)?;
 /// // The full-sphere panorama the CLI writes by default.
 /// let view = View::default_for(ProjectionKind::Equirect, &calibration)?;
@@ -184,7 +143,6 @@ enum Size {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[must_use]
 pub struct ViewRequest {
     kind: ProjectionKind,
     band: bool,
@@ -197,6 +155,7 @@ pub struct ViewRequest {
 
 impl ViewRequest {
     /// The default view of `kind`: full sphere, default size, fov and pitch.
+    #[must_use]
     pub fn new(kind: ProjectionKind) -> Self {
         Self {
             kind,
@@ -215,21 +174,24 @@ impl ViewRequest {
         self.kind
     }
 
-    /// Limits equirect and double-panorama outputs to the mirror's elevation band instead
-    /// of the full sphere (cylinders are always limited; other kinds ignore it).
-    pub fn with_band(mut self, band: bool) -> Self {
-        self.band = band;
-        self
-    }
-
-    /// The horizontal field of view, radians (perspective, quad, stereographic; panoramas
-    /// ignore it).
-    pub fn with_fov(mut self, fov: f64) -> Self {
-        self.fov = Some(fov);
-        self
+    with_setters! {
+        /// Limits equirect and double-panorama outputs to the mirror's elevation band
+        /// instead of the full sphere (cylinders are always limited; other kinds ignore it).
+        with_band(band: bool);
+        /// The horizontal field of view, radians (perspective, quad, stereographic;
+        /// panoramas ignore it).
+        with_fov(fov: f64).into();
+        /// The heading of the view's centre (panoramas: of their centre column), radians.
+        with_yaw(yaw: f64);
+        /// The elevation of the view's centre, radians (default:
+        /// [`ProjectionKind::default_pitch`]).
+        with_pitch(pitch: f64).into();
+        /// The rotation about the view axis, radians.
+        with_roll(roll: f64);
     }
 
     /// Exactly this output size.
+    #[must_use]
     pub fn with_size(mut self, width: u32, height: u32) -> Self {
         self.size = Size::Exact(width, height);
         self
@@ -237,30 +199,14 @@ impl ViewRequest {
 
     /// This output width, the height from the projection's natural aspect (see the table
     /// above: square pixels for panoramas).
+    #[must_use]
     pub fn with_width(mut self, width: u32) -> Self {
         self.size = Size::Width(width);
         self
     }
 
-    /// The heading of the view's centre (panoramas: of their centre column), radians.
-    pub fn with_yaw(mut self, yaw: f64) -> Self {
-        self.yaw = yaw;
-        self
-    }
-
-    /// The elevation of the view's centre, radians (default: [`ProjectionKind::default_pitch`]).
-    pub fn with_pitch(mut self, pitch: f64) -> Self {
-        self.pitch = Some(pitch);
-        self
-    }
-
-    /// The rotation about the view axis, radians.
-    pub fn with_roll(mut self, roll: f64) -> Self {
-        self.roll = roll;
-        self
-    }
-
     /// Yaw, pitch and roll at once.
+    #[must_use]
     pub fn with_orientation(self, orientation: Orientation) -> Self {
         self.with_yaw(orientation.yaw)
             .with_pitch(orientation.pitch)
@@ -334,14 +280,12 @@ mod tests {
     use crate::model::{CameraModel, RingModel};
 
     fn ring_calibration() -> Calibration {
-        let ring = RingModel::new(
-            glam::DVec2::new(719.5, 719.5),
-            (240.0, 705.0),
-            (-55f64.to_radians(), 60f64.to_radians()),
-            0.0,
-            true,
-        )
-        .unwrap();
+        let ring = RingModel::builder()
+            .center(glam::DVec2::new(719.5, 719.5))
+            .radii(240.0, 705.0)
+            .elevations(-55f64.to_radians(), 60f64.to_radians())
+            .build()
+            .unwrap();
         Calibration::new((1440, 1440), CameraModel::Ring(ring), None).unwrap()
     }
 

@@ -150,27 +150,21 @@ pub struct RingModel {
 }
 
 impl RingModel {
-    /// A ring with a linear profile.
-    pub fn new(
-        center: DVec2,
-        (radius_inner, radius_outer): (f64, f64),
-        (elevation_inner, elevation_outer): (f64, f64),
-        heading_at_top: f64,
-        mirrored: bool,
-    ) -> Result<Self> {
-        let ring = Self {
-            center,
-            profile: RadialProfile::linear(
-                radius_inner,
-                elevation_inner,
-                radius_outer,
-                elevation_outer,
-            )?,
-            heading_at_top,
-            mirrored,
-        };
-        ring.validate()?;
-        Ok(ring)
+    /// A ring from named parts: see [`RingBuilder`].
+    ///
+    /// ```
+    /// use omnidewarp::model::RingModel;
+    /// # fn main() -> omnidewarp::Result<()> {
+    /// let ring = RingModel::builder()
+    ///     .center([719.5, 719.5])
+    ///     .radii(240.0, 705.0)
+    ///     .elevations(-55f64.to_radians(), 60f64.to_radians())
+    ///     .build()?;
+    /// assert!(ring.mirrored && ring.heading_at_top == 0.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> RingBuilder {
+        RingBuilder::default()
     }
 
     /// Checks every parameter; the calibration loader calls this.
@@ -243,20 +237,114 @@ impl RingModel {
     }
 }
 
+/// Builds a [`RingModel`] from named parts. The centre is required, and either radii and
+/// elevations (a linear profile: an ideal equiangular mirror) or a [`RadialProfile`];
+/// `heading_at_top` defaults to 0 and `mirrored` to `true`. [`RingBuilder::build`] checks
+/// every parameter ([`RingModel::validate`]).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RingBuilder {
+    center: Option<DVec2>,
+    radii: Option<(f64, f64)>,
+    elevations: Option<(f64, f64)>,
+    profile: Option<RadialProfile>,
+    heading_at_top: f64,
+    mirrored: bool,
+}
+
+impl Default for RingBuilder {
+    fn default() -> Self {
+        Self {
+            center: None,
+            radii: None,
+            elevations: None,
+            profile: None,
+            heading_at_top: 0.0,
+            mirrored: true,
+        }
+    }
+}
+
+impl RingBuilder {
+    /// The ring's centre, pixels (a `DVec2`, `[x, y]` or `(x, y)`).
+    pub fn center(mut self, center: impl Into<DVec2>) -> Self {
+        self.center = Some(center.into());
+        self
+    }
+
+    /// The radii of the inner edge (the camera's reflection) and the outer edge, pixels.
+    pub fn radii(mut self, inner: f64, outer: f64) -> Self {
+        self.radii = Some((inner, outer));
+        self
+    }
+
+    /// The elevations imaged at the inner and the outer radius, radians.
+    pub fn elevations(mut self, inner: f64, outer: f64) -> Self {
+        self.elevations = Some((inner, outer));
+        self
+    }
+
+    /// A sampled elevation-versus-radius profile, instead of radii and elevations.
+    pub fn profile(mut self, profile: RadialProfile) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
+    /// The heading of the ray imaged straight above the centre, radians (default 0).
+    pub fn heading_at_top(mut self, heading: f64) -> Self {
+        self.heading_at_top = heading;
+        self
+    }
+
+    /// `true` for a mirror (the default), `false` for a direct view.
+    pub fn mirrored(mut self, mirrored: bool) -> Self {
+        self.mirrored = mirrored;
+        self
+    }
+
+    /// The ring, checked.
+    pub fn build(self) -> Result<RingModel> {
+        let center = self.center.ok_or_else(|| invalid("center", "not given"))?;
+        let profile = match (self.profile, self.radii, self.elevations) {
+            (Some(profile), None, None) => profile,
+            (None, Some((r_in, r_out)), Some((e_in, e_out))) => {
+                RadialProfile::linear(r_in, e_in, r_out, e_out)?
+            }
+            (Some(_), _, _) => {
+                return Err(invalid(
+                    "profile",
+                    "give a profile, or radii and elevations, not both",
+                ));
+            }
+            (None, None, _) => return Err(invalid("radius_inner", "radii not given")),
+            (None, _, None) => {
+                return Err(invalid("elevation_inner_deg", "elevations not given"));
+            }
+        };
+        let ring = RingModel {
+            center,
+            profile,
+            heading_at_top: self.heading_at_top,
+            mirrored: self.mirrored,
+        };
+        ring.validate()?;
+        Ok(ring)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::direction;
 
     fn ring() -> RingModel {
-        RingModel::new(
-            DVec2::new(1439.5, 1439.5),
-            (492.5, 1411.2),
-            (-55f64.to_radians(), 60f64.to_radians()),
-            0.3,
-            true,
-        )
-        .unwrap()
+        RingModel::builder()
+            .center(DVec2::new(1439.5, 1439.5))
+            .radii(492.5, 1411.2)
+            .elevations(-55f64.to_radians(), 60f64.to_radians())
+            .heading_at_top(0.3)
+            .build()
+            .unwrap()
     }
 
     #[test]
@@ -296,10 +384,40 @@ mod tests {
     }
 
     #[test]
+    fn the_builder_needs_its_parts_and_checks_them() {
+        let base = RingModel::builder().center([10.0, 10.0]);
+        let err = |b: RingBuilder| b.build().unwrap_err().to_string();
+        assert!(err(RingModel::builder().radii(1.0, 2.0).elevations(0.0, 1.0)).contains("center"));
+        assert!(err(base.clone().elevations(0.0, 1.0)).contains("radii"));
+        assert!(err(base.clone().radii(1.0, 2.0)).contains("elevations"));
+        let profile = RadialProfile::linear(1.0, -0.5, 5.0, 0.5).unwrap();
+        assert!(err(base.clone().profile(profile.clone()).radii(1.0, 2.0)).contains("not both"));
+        let ring = base
+            .profile(profile.clone())
+            .heading_at_top(0.25)
+            .mirrored(false)
+            .build()
+            .unwrap();
+        assert_eq!(
+            ring,
+            RingModel {
+                center: DVec2::new(10.0, 10.0),
+                profile,
+                heading_at_top: 0.25,
+                mirrored: false
+            }
+        );
+    }
+
+    #[test]
     fn bad_radii_are_refused() {
-        let e = (-0.5, 0.5);
-        assert!(RingModel::new(DVec2::ZERO, (-1.0, 10.0), e, 0.0, true).is_err());
-        assert!(RingModel::new(DVec2::ZERO, (10.0, 10.0), e, 0.0, true).is_err());
-        assert!(RingModel::new(DVec2::ZERO, (1.0, f64::NAN), e, 0.0, true).is_err());
+        for (inner, outer) in [(-1.0, 10.0), (10.0, 10.0), (1.0, f64::NAN)] {
+            let ring = RingModel::builder()
+                .center(DVec2::ZERO)
+                .radii(inner, outer)
+                .elevations(-0.5, 0.5)
+                .build();
+            assert!(ring.is_err(), "{inner}, {outer}");
+        }
     }
 }

@@ -14,6 +14,7 @@
 
 mod calibrate;
 mod mov;
+mod options;
 mod path;
 mod pipeline;
 mod source;

@@ -12,7 +12,7 @@ use super::source::{
     AudioPacket, EndReason, EndStatus, Event, SourceOptions, StreamInfo, VideoInput, VideoSource,
 };
 use super::writer::{EncoderSettings, OutputTarget, Spherical, VideoWriter, WriterConfig};
-use crate::dewarper::{Backend, Dewarper};
+use crate::dewarper::Dewarper;
 use crate::frame::{FrameBuf, PixelFormat};
 use crate::model::{Calibration, View};
 use crate::options::DewarpOptions;
@@ -20,6 +20,7 @@ use crate::{Error, Result};
 
 /// Which part of the input to convert.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Limits {
     /// At most this many frames.
     pub frames: Option<u64>,
@@ -69,12 +70,10 @@ pub struct VideoJob {
     pub view: View,
     /// A virtual camera path that sets the view's orientation (and field of view) per frame.
     pub path: Option<CameraPath>,
-    /// Sampling options.
+    /// Sampling options, and where frames are dewarped: [`Backend::Auto`](crate::Backend)
+    /// (the default) takes a hardware GPU when there is one and the CPU otherwise; both keep
+    /// the video in YUV (I420/NV12 in, I420 out).
     pub options: DewarpOptions,
-    /// Where frames are dewarped. [`Backend::Auto`] (the default) takes a hardware GPU when
-    /// there is one and the CPU otherwise; both keep the video in YUV (I420/NV12 in, I420
-    /// out).
-    pub backend: Backend,
     /// Called from the calling thread every `progress_interval` and once at the end.
     pub progress: Option<ProgressFn>,
     /// How often `progress` is called.
@@ -96,7 +95,6 @@ impl fmt::Debug for VideoJob {
             .field("view", &self.view)
             .field("path", &self.path.as_ref().map(|p| p.keyframes().len()))
             .field("options", &self.options)
-            .field("backend", &self.backend)
             .field("queue", &self.queue)
             .finish_non_exhaustive()
     }
@@ -120,7 +118,6 @@ impl VideoJob {
             view,
             path: None,
             options: DewarpOptions::default(),
-            backend: Backend::Auto,
             progress: None,
             progress_interval: Duration::from_millis(250),
             cancel: None,
@@ -192,7 +189,11 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
     check_limits(&job.limits)?;
     let started = Instant::now();
     // Before the input is opened: a GPU that cannot be had fails the job at once.
-    let dewarper = Dewarper::new(job.calibration.clone(), job.view, job.options, job.backend)?;
+    // A frame limit tells `Backend::Auto` how long the work is, unless the caller did.
+    let options = job
+        .options
+        .with_expected_frames(job.options.expected_frames.or(job.limits.frames));
+    let dewarper = Dewarper::new(job.calibration.clone(), job.view, options)?;
     let backend = dewarper.description();
     let images = matches!(job.output, OutputTarget::Images(_));
     let copy_audio = job.encoder.copy_audio && matches!(job.output, OutputTarget::File(_));

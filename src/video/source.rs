@@ -19,6 +19,7 @@ use crate::{Error, Result};
 
 /// How a network input that drops or stalls is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Reconnect {
     /// Whether to retry at all (on by default).
     pub enabled: bool,
@@ -167,6 +168,7 @@ impl VideoInput {
 
 /// How a [`VideoSource`] decodes.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct SourceOptions {
     /// Decoded frames held ahead of the consumer (≥ 1). Memory is bounded by this, whatever
     /// the length of the video.

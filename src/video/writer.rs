@@ -93,6 +93,7 @@ fn numbered(pattern: &str, n: u64) -> String {
 
 /// Encoder choices.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EncoderSettings {
     /// Encoder or codec name (`libx264`, `h264`, `hevc`, `mpeg4`, `ffv1`, …). `None`: H.264
     /// with libx264 when the system FFmpeg has it, else MPEG-4 part 2 (with a warning);

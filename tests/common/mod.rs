@@ -152,14 +152,13 @@ pub fn test_calibrations() -> Vec<(&'static str, omnidewarp::model::Calibration)
         CameraModel, ElevationBand, MeiModel, Mount, RadialProfile, RingModel,
     };
     let deg = f64::to_radians;
-    let ring = RingModel::new(
-        DVec2::new(203.0, 178.5),
-        (52.0, 171.0),
-        (deg(-55.0), deg(60.0)),
-        0.4,
-        true,
-    )
-    .unwrap();
+    let ring = RingModel::builder()
+        .center(DVec2::new(203.0, 178.5))
+        .radii(52.0, 171.0)
+        .elevations(deg(-55.0), deg(60.0))
+        .heading_at_top(0.4)
+        .build()
+        .unwrap();
     let mut curved = ring.clone();
     curved.profile = RadialProfile::new(vec![
         (52.0, deg(-55.0)),
@@ -349,14 +348,12 @@ pub fn agreement_except(a: &[u8], b: &[u8], channels: usize, skip: &[bool]) -> (
 /// DESIGN.md's ring: an equiangular mirror imaged at 2880², −55°..+60°.
 pub fn ring_2880() -> Calibration {
     use omnidewarp::model::{CameraModel, RingModel};
-    let ring = RingModel::new(
-        DVec2::new(1439.5, 1439.5),
-        (492.5, 1411.2),
-        ((-55f64).to_radians(), 60f64.to_radians()),
-        0.0,
-        true,
-    )
-    .unwrap();
+    let ring = RingModel::builder()
+        .center(DVec2::new(1439.5, 1439.5))
+        .radii(492.5, 1411.2)
+        .elevations((-55f64).to_radians(), 60f64.to_radians())
+        .build()
+        .unwrap();
     Calibration::new((2880, 2880), CameraModel::Ring(ring), None).unwrap()
 }
 

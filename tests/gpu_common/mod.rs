@@ -57,14 +57,13 @@ pub struct Case {
 
 /// Ring, calibrated at 4× the test frame size (the dewarpers scale it).
 pub fn ring() -> Case {
-    let ring = RingModel::new(
-        DVec2::new(513.5, 501.5),
-        (120.0, 480.0),
-        (deg(-60.0), deg(45.0)),
-        deg(20.0),
-        true,
-    )
-    .unwrap();
+    let ring = RingModel::builder()
+        .center(DVec2::new(513.5, 501.5))
+        .radii(120.0, 480.0)
+        .elevations(deg(-60.0), deg(45.0))
+        .heading_at_top(deg(20.0))
+        .build()
+        .unwrap();
     Case {
         name: "ring",
         calibration: Calibration::new((1028, 1004), CameraModel::Ring(ring), None).unwrap(),
@@ -74,14 +73,14 @@ pub fn ring() -> Case {
 
 /// Ring with a bent radial profile, direct view (s = −1).
 pub fn ring_profile() -> Case {
-    let mut ring = RingModel::new(
-        DVec2::new(150.3, 149.6),
-        (35.0, 140.0),
-        (deg(-65.0), deg(50.0)),
-        deg(-30.0),
-        false,
-    )
-    .unwrap();
+    let mut ring = RingModel::builder()
+        .center(DVec2::new(150.3, 149.6))
+        .radii(35.0, 140.0)
+        .elevations(deg(-65.0), deg(50.0))
+        .heading_at_top(deg(-30.0))
+        .mirrored(false)
+        .build()
+        .unwrap();
     ring.profile = RadialProfile::new(vec![
         (35.0, deg(-65.0)),
         (60.0, deg(-35.0)),

@@ -1,11 +1,12 @@
 //! Command-line syntax.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use omnidewarp::model::{Calibration, ProjectionKind, View, ViewRequest};
-use omnidewarp::{DewarpOptions, Interpolation};
+use omnidewarp::{Backend, DewarpOptions, Interpolation};
 
 use crate::Failure;
 
@@ -55,17 +56,6 @@ pub struct DetectArgs {
     pub elevation_outer: f64,
 }
 
-/// Interpolation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InterpArg {
-    /// Nearest pixel.
-    Nearest,
-    /// Bilinear.
-    Bilinear,
-    /// Catmull-Rom bicubic.
-    Bicubic,
-}
-
 /// Anti-aliasing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AntialiasArg {
@@ -73,27 +63,6 @@ pub enum AntialiasArg {
     Auto,
     /// Plain interpolation everywhere.
     Off,
-}
-
-/// Processing backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendArg {
-    /// GPU when an adapter exists, else CPU.
-    Auto,
-    /// CPU.
-    Cpu,
-    /// GPU (an error when there is none).
-    Gpu,
-}
-
-impl From<BackendArg> for omnidewarp::Backend {
-    fn from(arg: BackendArg) -> Self {
-        match arg {
-            BackendArg::Auto => Self::Auto,
-            BackendArg::Cpu => Self::Cpu,
-            BackendArg::Gpu => Self::Gpu,
-        }
-    }
 }
 
 /// `WxH`.
@@ -144,12 +113,32 @@ fn parse_angle(s: &str) -> Result<f64, String> {
     }
 }
 
-/// The library's projection names, each with its one-line summary for `--help`.
-fn projection_parser() -> impl TypedValueParser<Value = ProjectionKind> {
+/// A flag taking one of the library's names (`NAMES`), each with its one-line summary for
+/// `--help`, parsed by the library's `FromStr`.
+fn library_names<T>(
+    values: impl IntoIterator<Item = (&'static str, &'static str)>,
+) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr<Err = omnidewarp::Error> + Clone + Send + Sync + 'static,
+{
     PossibleValuesParser::new(
-        ProjectionKind::ALL.map(|kind| PossibleValue::new(kind.name()).help(kind.summary())),
+        values
+            .into_iter()
+            .map(|(name, summary)| PossibleValue::new(name).help(summary)),
     )
-    .try_map(|name| name.parse::<ProjectionKind>())
+    .try_map(|name| name.parse::<T>())
+}
+
+fn projection_parser() -> impl TypedValueParser<Value = ProjectionKind> {
+    library_names(ProjectionKind::ALL.map(|k| (k.name(), k.summary())))
+}
+
+fn interpolation_parser() -> impl TypedValueParser<Value = Interpolation> {
+    library_names(Interpolation::ALL.map(|v| (v.name(), v.summary())))
+}
+
+fn backend_parser() -> impl TypedValueParser<Value = Backend> {
+    library_names(Backend::ALL.map(|v| (v.name(), v.summary())))
 }
 
 /// What to show, shared by `convert` and `export-map`.
@@ -209,8 +198,8 @@ impl ViewArgs {
 #[derive(Debug, Args)]
 pub struct SamplingArgs {
     /// Interpolation.
-    #[arg(long, value_enum, default_value_t = InterpArg::Bilinear)]
-    pub interp: InterpArg,
+    #[arg(long, value_parser = interpolation_parser(), default_value = "bilinear")]
+    pub interp: Interpolation,
     /// Anti-aliasing where the view minifies the frame.
     #[arg(long, value_enum, default_value_t = AntialiasArg::Auto)]
     pub antialias: AntialiasArg,
@@ -222,15 +211,10 @@ pub struct SamplingArgs {
 impl SamplingArgs {
     /// The library's sampling options these flags make.
     pub fn options(&self) -> DewarpOptions {
-        DewarpOptions {
-            interpolation: match self.interp {
-                InterpArg::Nearest => Interpolation::Nearest,
-                InterpArg::Bilinear => Interpolation::Bilinear,
-                InterpArg::Bicubic => Interpolation::Bicubic,
-            },
-            antialias: self.antialias == AntialiasArg::Auto,
-            fill: self.fill,
-        }
+        DewarpOptions::default()
+            .with_interpolation(self.interp)
+            .with_antialias(self.antialias == AntialiasArg::Auto)
+            .with_fill(self.fill)
     }
 }
 
@@ -255,10 +239,9 @@ pub struct ConvertArgs {
     /// Sampling flags.
     #[command(flatten)]
     pub sampling: SamplingArgs,
-    /// Processing backend, for stills and videos alike (auto: a hardware GPU when there is
-    /// one, else the CPU; gpu also takes a software rasterizer such as lavapipe).
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
-    pub backend: BackendArg,
+    /// Processing backend, for stills and videos alike.
+    #[arg(long, value_parser = backend_parser(), default_value = "auto")]
+    pub backend: Backend,
     /// Video flags.
     #[command(flatten)]
     pub video: VideoArgs,

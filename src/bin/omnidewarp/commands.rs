@@ -58,8 +58,13 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     }
     let calibration = resolved.calibration;
     let view = args.view.build(&calibration)?;
-    let options = args.sampling.options();
-    let mut dewarper = Dewarper::new(calibration, view, options, args.backend.into())?;
+    // One frame: `Backend::Auto` keeps a small still on the CPU without starting a GPU.
+    let options = args
+        .sampling
+        .options()
+        .with_backend(args.backend)
+        .with_expected_frames(Some(1));
+    let mut dewarper = Dewarper::new(calibration, view, options)?;
     log::debug!("dewarping on {}", dewarper.description());
     let out = with_frame(&img, |frame| -> Result<_, Failure> {
         // The GPU writes RGBA8, as does a fill with transparency; otherwise the output keeps

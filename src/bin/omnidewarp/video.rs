@@ -60,24 +60,20 @@ pub fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         None => None,
     };
     let mut job = VideoJob::new(input, output.clone(), calibration, view);
-    job.options = args.sampling.options();
-    job.backend = args.backend.into();
+    job.options = args.sampling.options().with_backend(args.backend);
     job.path = path;
-    job.limits = Limits {
-        frames: video.frames,
-        start: video.start,
-        duration: video.duration,
-    };
+    job.limits = Limits::default()
+        .with_frames(video.frames)
+        .with_start(video.start)
+        .with_duration(video.duration);
     if video.duration == Some(0.0) {
         return Err(Failure::usage("--duration must be positive"));
     }
-    job.encoder = EncoderSettings {
-        codec: video.codec.clone(),
-        crf: video.crf,
-        bitrate: video.bitrate,
-        preset: video.preset.clone(),
-        ..EncoderSettings::default()
-    };
+    job.encoder = EncoderSettings::default()
+        .with_codec(video.codec.clone())
+        .with_crf(video.crf)
+        .with_bitrate(video.bitrate)
+        .with_preset(video.preset.clone());
     job.cancel = Some(interrupt_flag()?);
     let bar = (!quiet && std::io::stderr().is_terminal()).then(new_bar);
     job.progress = (!quiet).then(|| reporter(bar.clone()));
