@@ -139,14 +139,14 @@ fn ring_calibration() -> impl Strategy<Value = Calibration> {
                 let (r_in, r_out) = (inner * half * 0.9, outer * half);
                 let e1 = (e0 + de).min(90.0);
                 let (e_in, e_out) = if falling { (e1, e0) } else { (e0, e1) };
-                let mut ring = RingModel::new(
-                    centre,
-                    (r_in, r_out),
-                    (e_in.to_radians(), e_out.to_radians()),
-                    h.to_radians(),
-                    mirrored,
-                )
-                .ok()?;
+                let mut ring = RingModel::builder()
+                    .center(centre)
+                    .radii(r_in, r_out)
+                    .elevations(e_in.to_radians(), e_out.to_radians())
+                    .heading_at_top(h.to_radians())
+                    .mirrored(mirrored)
+                    .build()
+                    .ok()?;
                 if !bends.is_empty() {
                     // Interior knots at sorted shares of the radius, bent elevations in order.
                     let mut shares = bends.clone();
@@ -395,7 +395,12 @@ proptest! {
         size in (0u32..70000, 0u32..70000),
     ) {
         let _ = RadialProfile::new(knots.clone());
-        let ring = RingModel::new(DVec2::new(c.0, c.1), (knots.first().map_or(1.0, |k| k.0), 100.0), (0.1, 0.5), h, true);
+        let ring = RingModel::builder()
+            .center([c.0, c.1])
+            .radii(knots.first().map_or(1.0, |k| k.0), 100.0)
+            .elevations(0.1, 0.5)
+            .heading_at_top(h)
+            .build();
         if let Ok(mut ring) = ring {
             if let Ok(profile) = RadialProfile::new(knots) {
                 ring.profile = profile;

@@ -107,13 +107,11 @@ pub fn image_dewarp(data: &[u8]) {
     let frame = Frame::packed(format, w, h, &frame_data).expect("a decoded image is a frame");
 
     let side = f64::from(w.min(h));
-    let ring = RingModel::new(
-        glam::DVec2::new(f64::from(w) / 2.0 - 0.5, f64::from(h) / 2.0 - 0.5),
-        (0.15 * side, 0.48 * side),
-        ((-55f64).to_radians(), 60f64.to_radians()),
-        0.0,
-        true,
-    );
+    let ring = RingModel::builder()
+        .center([f64::from(w) / 2.0 - 0.5, f64::from(h) / 2.0 - 0.5])
+        .radii(0.15 * side, 0.48 * side)
+        .elevations((-55f64).to_radians(), 60f64.to_radians())
+        .build();
     let mei = MeiModel {
         fx: 20.0,
         fy: 20.0,
@@ -174,7 +172,9 @@ pub fn image_dewarp(data: &[u8]) {
     options.antialias = pick & 0x40 != 0;
     let mut out = vec![0u8; vw as usize * vh as usize * 4];
     for cal in calibrations.into_iter().flatten() {
-        let mut dewarper = CpuDewarper::new(cal, view, options);
+        let Ok(mut dewarper) = CpuDewarper::new(cal, view, options) else {
+            continue;
+        };
         let mut dst =
             FrameMut::packed(PixelFormat::Rgba8, vw, vh, &mut out).expect("a packed output");
         let _ = dewarper.dewarp(&frame, &mut dst);
