@@ -160,18 +160,9 @@ fn i420(c: &mut Criterion) {
                     w,
                     h,
                     vec![
-                        PlaneMut {
-                            data: &mut oy,
-                            stride: w as usize,
-                        },
-                        PlaneMut {
-                            data: &mut ou,
-                            stride: cw as usize,
-                        },
-                        PlaneMut {
-                            data: &mut ov,
-                            stride: cw as usize,
-                        },
+                        PlaneMut::new(&mut oy, w as usize),
+                        PlaneMut::new(&mut ou, cw as usize),
+                        PlaneMut::new(&mut ov, cw as usize),
                     ],
                 )
                 .expect("output");

@@ -156,18 +156,9 @@ fn gpu_stages(c: &mut Criterion) {
         b.iter(|| {
             let (u, v) = uv.split_at_mut(960 * 540);
             let planes = vec![
-                PlaneMut {
-                    data: &mut y,
-                    stride: 1920,
-                },
-                PlaneMut {
-                    data: u,
-                    stride: 960,
-                },
-                PlaneMut {
-                    data: v,
-                    stride: 960,
-                },
+                PlaneMut::new(&mut y, 1920),
+                PlaneMut::new(u, 960),
+                PlaneMut::new(v, 960),
             ];
             let mut dst = FrameMut::new(PixelFormat::I420, 1920, 1080, planes).expect("output");
             gpu.dewarp(black_box(&i420), &mut dst).expect("dewarp");

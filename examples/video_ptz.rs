@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut turned = view;
         turned.orientation.yaw = t * FRAC_PI_2;
         dewarper.set_view(turned)?;
-        dewarper.dewarp(&decoded.frame(), &mut out.frame_mut()?)?;
+        dewarper.dewarp(&decoded.frame(), &mut out.frame_mut())?;
         out.set_color(decoded.color());
         let writer = match &mut writer {
             Some(w) => w,
@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
             )?),
         };
-        writer.write(&out.frame()?, t)?;
+        writer.write(&out.frame(), t)?;
     }
     let written = writer.ok_or("the input has no video frame")?.finish()?;
 
@@ -116,17 +116,17 @@ fn make_clip(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let color = YuvColor::default();
     let mut frame = FrameBuf::new(PixelFormat::I420, w, h)?;
     {
-        let mut planes = frame.frame_mut()?;
+        let mut planes = frame.frame_mut();
         let [luma, u, v] = planes.planes_mut() else {
             return Err("I420 has three planes".into());
         };
         for (x, y, pixel) in rgb.enumerate_pixels() {
             let [yy, uu, vv] = color.from_rgb(pixel.0);
-            luma.data[y as usize * luma.stride + x as usize] = yy;
+            luma.row_mut(y as usize)[x as usize] = yy;
             if x % 2 == 0 && y % 2 == 0 {
-                let k = (y / 2) as usize * u.stride + (x / 2) as usize;
-                u.data[k] = uu;
-                v.data[k] = vv;
+                let (row, col) = ((y / 2) as usize, (x / 2) as usize);
+                u.row_mut(row)[col] = uu;
+                v.row_mut(row)[col] = vv;
             }
         }
     }
@@ -142,7 +142,7 @@ fn make_clip(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             spherical: None,
         },
     )?;
-    let still = frame.frame()?;
+    let still = frame.frame();
     for k in 0..50 {
         writer.write(&still, f64::from(k) / 25.0)?;
     }

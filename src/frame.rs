@@ -297,13 +297,63 @@ impl<'a> Frame<'a> {
     }
 }
 
-/// A mutable plane of an output frame.
-#[derive(Debug)]
+/// A mutable plane of an output frame: bytes and the distance between row starts, both
+/// fixed when it is made, so a [`FrameMut`]'s checked layout cannot be broken through
+/// [`FrameMut::planes_mut`]; the bytes are lent out, whole or row by row.
+#[derive(Debug, Default)]
 pub struct PlaneMut<'a> {
-    /// Pixel bytes, row after row.
-    pub data: &'a mut [u8],
+    data: &'a mut [u8],
+    stride: usize,
+    /// Bytes of pixels in a row and rows: set when a [`FrameMut`] checks the plane.
+    row_bytes: usize,
+    rows: usize,
+}
+
+impl<'a> PlaneMut<'a> {
+    /// A plane of `data`, rows `stride` bytes apart; [`FrameMut::new`] checks it against
+    /// the frame's format and size.
+    pub fn new(data: &'a mut [u8], stride: usize) -> Self {
+        Self {
+            data,
+            stride,
+            row_bytes: 0,
+            rows: 0,
+        }
+    }
+
     /// Bytes from one row's start to the next.
-    pub stride: usize,
+    #[must_use]
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// All the plane's bytes, padding included.
+    #[must_use]
+    pub fn data(&self) -> &[u8] {
+        self.data
+    }
+
+    /// All the plane's bytes, padding included, to write.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        self.data
+    }
+
+    /// The pixel bytes of row `y` (no padding); empty past the last row.
+    pub fn row_mut(&mut self, y: usize) -> &mut [u8] {
+        if y >= self.rows {
+            return &mut [];
+        }
+        &mut self.data[y * self.stride..][..self.row_bytes]
+    }
+
+    /// The rows' pixel bytes (no padding), top to bottom.
+    pub fn rows_mut(&mut self) -> impl ExactSizeIterator<Item = &mut [u8]> + '_ {
+        let (stride, row_bytes) = (self.stride.max(1), self.row_bytes);
+        self.data
+            .chunks_mut(stride)
+            .take(self.rows)
+            .map(move |row| &mut row[..row_bytes])
+    }
 }
 
 /// A caller-owned output frame.
@@ -312,39 +362,44 @@ pub struct FrameMut<'a> {
     format: PixelFormat,
     width: u32,
     height: u32,
-    planes: Vec<PlaneMut<'a>>,
+    planes: [PlaneMut<'a>; 3],
 }
 
 impl<'a> FrameMut<'a> {
-    /// An output frame from its planes, checked. YUV outputs are I420.
+    /// An output frame from its planes (as many as the format has), checked. Dewarpers
+    /// write RGBA8, RGB8, Gray8 and I420; they refuse NV12 outputs.
     pub fn new(
         format: PixelFormat,
         width: u32,
         height: u32,
-        planes: Vec<PlaneMut<'a>>,
+        planes: impl IntoIterator<Item = PlaneMut<'a>>,
     ) -> Result<Self> {
-        check_size(width, height).map_err(|e| Error::OutputLayout(e.to_string()))?;
-        if format == PixelFormat::Nv12 {
-            return Err(Error::OutputLayout(
-                "NV12 output is not supported; use I420".into(),
-            ));
+        let layout = |e: Error| Error::OutputLayout(e.to_string());
+        check_size(width, height).map_err(layout)?;
+        let mut all: [PlaneMut<'a>; 3] = Default::default();
+        let mut count = 0;
+        for plane in planes {
+            if count < 3 {
+                all[count] = plane;
+            }
+            count += 1;
         }
-        if planes.len() != format.plane_count() {
+        if count != format.plane_count() {
             return Err(Error::OutputLayout(format!(
-                "{format:?} needs {} planes, got {}",
+                "{format:?} needs {} planes, got {count}",
                 format.plane_count(),
-                planes.len()
             )));
         }
-        for (i, p) in planes.iter().enumerate() {
-            check_plane(format, i, (width, height), p.data.len(), p.stride)
-                .map_err(|e| Error::OutputLayout(e.to_string()))?;
+        for (i, p) in all.iter_mut().enumerate().take(count) {
+            check_plane(format, i, (width, height), p.data.len(), p.stride).map_err(layout)?;
+            let (w, h, c) = format.plane_shape(i, width, height);
+            (p.row_bytes, p.rows) = (w as usize * c, h as usize);
         }
         Ok(Self {
             format,
             width,
             height,
-            planes,
+            planes: all,
         })
     }
 
@@ -365,10 +420,7 @@ impl<'a> FrameMut<'a> {
             format,
             width,
             height,
-            vec![PlaneMut {
-                data,
-                stride: width as usize * c,
-            }],
+            [PlaneMut::new(data, width as usize * c)],
         )
     }
 
@@ -390,9 +442,9 @@ impl<'a> FrameMut<'a> {
         self.height
     }
 
-    /// The planes, for writing.
+    /// The planes (as many as the format has), for writing.
     pub fn planes_mut(&mut self) -> &mut [PlaneMut<'a>] {
-        &mut self.planes
+        &mut self.planes[..self.format.plane_count()]
     }
 }
 
@@ -404,8 +456,8 @@ impl<'a> FrameMut<'a> {
 /// use omnidewarp::{FrameBuf, PixelFormat};
 /// # fn main() -> omnidewarp::Result<()> {
 /// let mut buf = FrameBuf::new(PixelFormat::I420, 641, 361)?;
-/// buf.frame_mut()?.planes_mut()[1].data.fill(128);
-/// assert_eq!(buf.frame()?.plane(1).stride, 321);
+/// buf.frame_mut().planes_mut()[1].data_mut().fill(128);
+/// assert_eq!(buf.frame().plane(1).stride, 321);
 /// assert!(buf.plane(1).iter().all(|&u| u == 128));
 /// # Ok(()) }
 /// ```
@@ -417,25 +469,31 @@ pub struct FrameBuf {
     color: YuvColor,
     /// The planes one after the other.
     data: Vec<u8>,
-    /// Where each plane starts in `data`, and where the last one ends.
-    bounds: Vec<usize>,
+    /// Where each plane starts in `data`, and where the last one ends (entries past the
+    /// format's planes repeat the end).
+    bounds: [usize; 4],
 }
 
 impl FrameBuf {
     /// A zeroed `width × height` frame of `format`, rows without padding.
     pub fn new(format: PixelFormat, width: u32, height: u32) -> Result<Self> {
         check_size(width, height)?;
-        let mut bounds = vec![0];
-        for k in 0..format.plane_count() {
+        let mut bounds = [0; 4];
+        for k in 0..3 {
             let (w, h, c) = format.plane_shape(k, width, height);
-            bounds.push(bounds[k] + w as usize * c * h as usize);
+            let size = if k < format.plane_count() {
+                w as usize * c * h as usize
+            } else {
+                0
+            };
+            bounds[k + 1] = bounds[k] + size;
         }
         Ok(Self {
             format,
             width,
             height,
             color: YuvColor::default(),
-            data: vec![0; bounds[bounds.len() - 1]],
+            data: vec![0; bounds[3]],
             bounds,
         })
     }
@@ -478,45 +536,98 @@ impl FrameBuf {
     /// The bytes of plane `index`, rows packed (empty for a plane the format lacks).
     #[must_use]
     pub fn plane(&self, index: usize) -> &[u8] {
-        match (self.bounds.get(index), self.bounds.get(index + 1)) {
-            (Some(&start), Some(&end)) => &self.data[start..end],
+        match index {
+            0..3 => &self.data[self.bounds[index]..self.bounds[index + 1]],
             _ => &[],
         }
     }
 
     /// The frame, to read (dewarp or encode from).
-    pub fn frame(&self) -> Result<Frame<'_>> {
-        let planes: Vec<Plane<'_>> = (0..self.format.plane_count())
-            .map(|k| Plane {
+    #[must_use]
+    pub fn frame(&self) -> Frame<'_> {
+        let mut planes = [Plane {
+            data: &[],
+            stride: 0,
+        }; 3];
+        for (k, plane) in planes
+            .iter_mut()
+            .enumerate()
+            .take(self.format.plane_count())
+        {
+            *plane = Plane {
                 data: self.plane(k),
                 stride: self.stride(k),
-            })
-            .collect();
-        Frame::new(self.format, self.width, self.height, &planes, self.color)
+            };
+        }
+        // The layout was checked by `FrameBuf::new`.
+        Frame {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            planes,
+            color: self.color,
+        }
     }
 
-    /// The frame, to write (dewarp into); NV12 cannot be written.
-    pub fn frame_mut(&mut self) -> Result<FrameMut<'_>> {
-        let strides: Vec<usize> = (0..self.format.plane_count())
-            .map(|k| self.stride(k))
-            .collect();
-        let mut planes = Vec::with_capacity(strides.len());
+    /// The frame, to write (dewarp into; dewarpers refuse NV12 outputs).
+    pub fn frame_mut(&mut self) -> FrameMut<'_> {
+        let (format, width, height) = (self.format, self.width, self.height);
+        let mut planes: [PlaneMut<'_>; 3] = Default::default();
         let mut rest = self.data.as_mut_slice();
-        for (k, stride) in strides.into_iter().enumerate() {
-            let (plane, tail) = rest.split_at_mut(self.bounds[k + 1] - self.bounds[k]);
-            planes.push(PlaneMut {
-                data: plane,
-                stride,
-            });
+        for (k, plane) in planes.iter_mut().enumerate().take(format.plane_count()) {
+            let (w, h, c) = format.plane_shape(k, width, height);
+            let (data, tail) = rest.split_at_mut(self.bounds[k + 1] - self.bounds[k]);
+            let row_bytes = w as usize * c;
+            *plane = PlaneMut {
+                data,
+                stride: row_bytes,
+                row_bytes,
+                rows: h as usize,
+            };
             rest = tail;
         }
-        FrameMut::new(self.format, self.width, self.height, planes)
+        // The layout was checked by `FrameBuf::new`.
+        FrameMut {
+            format,
+            width,
+            height,
+            planes,
+        }
     }
 }
 
 #[cfg(test)]
 mod frame_buf_tests {
     use super::*;
+
+    fn ring_calibration() -> crate::model::Calibration {
+        let ring = crate::model::RingModel::builder()
+            .center([3.5, 3.5])
+            .radii(1.0, 3.0)
+            .elevations(-0.5, 0.5)
+            .build()
+            .unwrap();
+        crate::model::Calibration::new((8, 8), crate::model::CameraModel::Ring(ring), None).unwrap()
+    }
+
+    #[test]
+    fn planes_mut_lend_rows_but_keep_their_layout() {
+        let mut data = vec![0u8; 3 * 8];
+        let mut frame =
+            FrameMut::new(PixelFormat::Rgb8, 2, 3, [PlaneMut::new(&mut data, 8)]).unwrap();
+        let plane = &mut frame.planes_mut()[0];
+        assert_eq!((plane.stride(), plane.rows_mut().len()), (8, 3));
+        for (j, row) in plane.rows_mut().enumerate() {
+            assert_eq!(row.len(), 6);
+            row.fill(j as u8 + 1);
+        }
+        plane.row_mut(1)[0] = 9;
+        assert!(plane.row_mut(3).is_empty());
+        assert_eq!(&data[..9], [1, 1, 1, 1, 1, 1, 0, 0, 9]);
+        // A plane too short for its stride is refused when the frame is made.
+        let mut short = vec![0u8; 20];
+        assert!(FrameMut::new(PixelFormat::Rgb8, 2, 3, [PlaneMut::new(&mut short, 8)]).is_err());
+    }
 
     #[test]
     fn planes_have_their_format_shape() {
@@ -532,7 +643,7 @@ mod frame_buf_tests {
                 .map(|k| buf.plane(k).len())
                 .collect();
             assert_eq!(got, sizes, "{format:?}");
-            let frame = buf.frame().unwrap();
+            let frame = buf.frame();
             assert_eq!((frame.width(), frame.height()), (5, 3));
         }
         assert!(FrameBuf::new(PixelFormat::I420, 0, 3).is_err());
@@ -552,22 +663,30 @@ mod frame_buf_tests {
             range: YuvRange::Full,
         });
         {
-            let mut frame = buf.frame_mut().unwrap();
+            let mut frame = buf.frame_mut();
             for (k, plane) in frame.planes_mut().iter_mut().enumerate() {
-                plane.data.fill(10 * (k as u8 + 1));
+                plane.data_mut().fill(10 * (k as u8 + 1));
             }
         }
         assert!(buf.plane(0).iter().all(|&v| v == 10));
         assert!(buf.plane(1).iter().all(|&v| v == 20));
         assert!(buf.plane(2).iter().all(|&v| v == 30));
-        let frame = buf.frame().unwrap();
+        let frame = buf.frame();
         assert_eq!(frame.plane(2).data, [30, 30, 30, 30]);
         assert_eq!(frame.color().matrix, YuvMatrix::Bt709);
-        assert!(
-            FrameBuf::new(PixelFormat::Nv12, 4, 4)
-                .unwrap()
-                .frame_mut()
-                .is_err()
-        );
+        // NV12 cannot be written: a dewarper refuses it as an output.
+        let mut nv12 = FrameBuf::new(PixelFormat::Nv12, 4, 4).unwrap();
+        let view = crate::model::View::new(
+            crate::model::Projection::Perspective { fov: 1.0 },
+            crate::model::Orientation::default(),
+            4,
+            4,
+        )
+        .unwrap();
+        let mut dewarper =
+            crate::CpuDewarper::new(ring_calibration(), view, Default::default()).unwrap();
+        let src = FrameBuf::new(PixelFormat::Nv12, 8, 8).unwrap();
+        let err = dewarper.dewarp(&src.frame(), &mut nv12.frame_mut());
+        assert!(matches!(err, Err(Error::OutputLayout(_))), "{err:?}");
     }
 }

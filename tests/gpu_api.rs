@@ -257,10 +257,7 @@ fn readback_handles_odd_widths_and_padded_rows() {
                 PixelFormat::Rgba8,
                 width,
                 7,
-                vec![PlaneMut {
-                    data: &mut padded,
-                    stride,
-                }],
+                vec![PlaneMut::new(&mut padded, stride)],
             )
             .unwrap(),
         )

@@ -232,11 +232,7 @@ impl I420Out {
         let planes = self
             .planes
             .iter_mut()
-            .map(|(data, stride)| omnidewarp::PlaneMut {
-                data,
-                stride: *stride,
-            })
-            .collect();
+            .map(|(data, stride)| omnidewarp::PlaneMut::new(data, *stride));
         FrameMut::new(PixelFormat::I420, self.size.0, self.size.1, planes).unwrap()
     }
 

@@ -251,15 +251,9 @@ impl I420 {
             self.width,
             self.height,
             vec![
-                PlaneMut { data: y, stride: w },
-                PlaneMut {
-                    data: u,
-                    stride: cw,
-                },
-                PlaneMut {
-                    data: v,
-                    stride: cw,
-                },
+                PlaneMut::new(y, w),
+                PlaneMut::new(u, cw),
+                PlaneMut::new(v, cw),
             ],
         )
         .unwrap()

@@ -178,9 +178,9 @@ pub(super) fn for_each_row(
     height: u32,
     f: impl Fn(usize, &mut [u8], &mut RowPoints) + Sync,
 ) {
-    let stride = plane.stride;
+    let stride = plane.stride();
     plane
-        .data
+        .data_mut()
         .par_chunks_mut(stride)
         .take(height as usize)
         .enumerate()
@@ -207,8 +207,8 @@ pub(super) fn run(
         )));
     }
     let (sf, df) = (src.format(), dst.format());
-    let supported =
-        sf == df || df == PixelFormat::Rgba8 || (sf.is_yuv() && df == PixelFormat::I420);
+    let supported = df != PixelFormat::Nv12
+        && (sf == df || df == PixelFormat::Rgba8 || (sf.is_yuv() && df == PixelFormat::I420));
     if !supported {
         return Err(Error::OutputLayout(format!(
             "cannot dewarp {sf:?} into {df:?}"
@@ -346,11 +346,11 @@ impl Context<'_> {
         };
         let (u_plane, v_plane) = planes[1..].split_at_mut(1);
         let (u_plane, v_plane) = (&mut u_plane[0], &mut v_plane[0]);
-        let (us, vs) = (u_plane.stride, v_plane.stride);
+        let (us, vs) = (u_plane.stride(), v_plane.stride());
         u_plane
-            .data
+            .data_mut()
             .par_chunks_mut(us)
-            .zip(v_plane.data.par_chunks_mut(vs))
+            .zip(v_plane.data_mut().par_chunks_mut(vs))
             .take(ch as usize)
             .enumerate()
             .for_each_init(RowPoints::default, |points, (j, (u_row, v_row))| {

@@ -43,12 +43,12 @@ impl GpuDewarper {
                 return Err(internal("I420 has three planes"));
             };
             luma.read(&self.device, |j, row| {
-                y.data[j * y.stride..][..row.len()].copy_from_slice(row);
+                y.row_mut(j)[..row.len()].copy_from_slice(row);
             })?;
             chroma.read(&self.device, |j, row| {
                 let (u_row, v_row) = (
-                    &mut u.data[j * u.stride..][..row.len() / 2],
-                    &mut v.data[j * v.stride..][..row.len() / 2],
+                    &mut u.row_mut(j)[..row.len() / 2],
+                    &mut v.row_mut(j)[..row.len() / 2],
                 );
                 for ((pair, u), v) in row.chunks_exact(2).zip(u_row).zip(v_row) {
                     *u = pair[0];

@@ -200,10 +200,8 @@ impl Output {
     /// [`Output::read`] into an RGBA8 frame of the output's size.
     pub fn read_into(&self, device: &wgpu::Device, dst: &mut FrameMut<'_>) -> Result<()> {
         let plane = &mut dst.planes_mut()[0];
-        let stride = plane.stride;
-        let data = &mut *plane.data;
         self.read(device, |j, row| {
-            data[j * stride..j * stride + row.len()].copy_from_slice(row);
+            plane.row_mut(j)[..row.len()].copy_from_slice(row);
         })
     }
 }

@@ -324,7 +324,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                     }
                 }
                 let n_warn = w.warnings().len();
-                let written = buf.frame.frame().and_then(|f| w.write(&f, buf.pts));
+                let written = w.write(&buf.frame.frame(), buf.pts);
                 warnings.extend(w.warnings()[n_warn..].iter().cloned());
                 if let Err(e) = written {
                     failure = Some(e);
@@ -644,7 +644,7 @@ impl DewarpStage {
         buf.pts = t;
         buf.frame.set_color(decoded.color());
         let frame = decoded.frame();
-        self.dewarper.dewarp(&frame, &mut buf.frame.frame_mut()?)?;
+        self.dewarper.dewarp(&frame, &mut buf.frame.frame_mut())?;
         Ok(buf)
     }
 }
