@@ -718,3 +718,391 @@ fn unreadable_files_are_io_errors() {
     let err = Calibration::load(Path::new("/nonexistent/calib.toml")).unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
 }
+
+// --- one validation path: absurd, inconsistent and oversized calibrations -----------------
+
+#[test]
+fn calibrations_that_show_nothing_of_their_band_are_refused() {
+    let f = "calib.toml";
+    for (text, key) in [
+        (
+            RING.replace("[1439.5, 1439.5]", "[1e9, 1e9]"),
+            "model.center",
+        ),
+        (
+            RING.replace("radius_outer = 1411.2", "radius_outer = 1e308"),
+            "model.radius_outer",
+        ),
+        (
+            RING.replace("radius_inner = 492.5", "radius_inner = 1e7")
+                .replace("radius_outer = 1411.2", "radius_outer = 2e7"),
+            "model.radius_inner",
+        ),
+        (MEI.replace("xi = 1.05", "xi = 1e300"), "model.xi"),
+        (
+            MEI.replace("xi = 1.05", "xi = 1.05\nk1 = 1e308"),
+            "model.k1",
+        ),
+        (
+            MEI.replace("xi = 1.05", "xi = 1.05\np2 = -1e300"),
+            "model.p2",
+        ),
+        (MEI.replace("fx = 408.9", "fx = 1e300"), "model.fx"),
+        (MEI.replace("cy = 431.9", "cy = -1e9"), "model.cy"),
+        (
+            format!("{MEI}\n[band]\nelevation_min_deg = 80\nelevation_max_deg = 89\n"),
+            "band",
+        ),
+    ] {
+        let msg = file_error(f, &text, key);
+        assert!(
+            msg.contains("1280×960 frame") || msg.contains("2880×2880 frame"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("elevation range") || msg.contains("square degrees"),
+            "{msg}"
+        );
+        assert!(msg.ends_with("this value is the likely cause"), "{msg}");
+    }
+    let msg = file_error(
+        f,
+        &RING.replace("[1439.5, 1439.5]", "[1e9, 1e9]"),
+        "model.center",
+    );
+    assert!(msg.contains("no pixel of the 2880×2880 frame"), "{msg}");
+    assert!(msg.contains("-55.0°..60.0°"), "{msg}");
+
+    let yaml = |from: &str, to: &str| YAML.replace(from, to);
+    let f = "omni.yml";
+    file_error(f, &yaml("-0.0083,", "1e308,"), "distortion_coefficients");
+    file_error(f, &yaml("xi: 1.05", "xi: 1e300"), "xi");
+    file_error(f, &yaml("630.3,", "1e9,"), "camera_matrix");
+
+    let text = std::fs::read_to_string(repo("tests/fixtures/ocam_calib_results.txt")).unwrap();
+    let f = "calib_results.txt";
+    file_error(f, &text.replace("431.915630", "1e9"), "center");
+    file_error(
+        f,
+        &text.replace("1.003855 0.000500 -0.001552", "1e300 0 0"),
+        "affine",
+    );
+}
+
+#[test]
+fn sizes_and_angles_beyond_the_limits_are_refused() {
+    use omnidewarp::model::MAX_IMAGE_SIDE;
+    assert_eq!(MAX_IMAGE_SIDE, 32768);
+    let f = "calib.toml";
+    let msg = file_error(
+        f,
+        &RING.replace("[2880, 2880]", "[1000000000, 1000000000]"),
+        "image_size",
+    );
+    assert!(msg.contains("larger than 32768 pixels a side"), "{msg}");
+    file_error(
+        f,
+        &RING.replace("[2880, 2880]", "[32769, 2880]"),
+        "image_size",
+    );
+    let msg = file_error(
+        f,
+        &RING.replace(
+            "elevation_outer_deg = 60.0",
+            "elevation_outer_deg = 60.0\nheading_at_top_deg = 1e300",
+        ),
+        "model.heading_at_top_deg",
+    );
+    assert!(msg.contains("within ±1e6°"), "{msg}");
+    file_error(
+        f,
+        &format!("{MEI}\n[mount]\nheading_at_top_deg = -1.5e6\n"),
+        "mount.heading_at_top_deg",
+    );
+    // The largest size itself is fine (a ring scaled up with it).
+    let big = RING
+        .replace("[2880, 2880]", "[32768, 32768]")
+        .replace("[1439.5, 1439.5]", "[16383.5, 16383.5]")
+        .replace("radius_outer = 1411.2", "radius_outer = 16000");
+    assert!(Calibration::from_str_detect(&big, Path::new(f)).is_ok());
+
+    // OCamCalib: the size 4·10⁹ used to panic with a capacity overflow in render-mirror.
+    let text = std::fs::read_to_string(repo("tests/fixtures/ocam_calib_results.txt")).unwrap();
+    let msg = file_error(
+        "calib_results.txt",
+        &text.replace("960 1280", "4000000000 4000000000"),
+        "image_size",
+    );
+    assert!(msg.contains("32768"), "{msg}");
+    // OpenCV: an inferred size too.
+    let msg = file_error(
+        "omni.yml",
+        &YAML
+            .replace("630.3", "1e6")
+            .replace("image_width: 1280\nimage_height: 960\n", ""),
+        "camera_matrix",
+    );
+    assert!(msg.contains("principal point"), "{msg}");
+    file_error(
+        "omni.yml",
+        &YAML.replace("image_width: 1280", "image_width: 100000"),
+        "image_width",
+    );
+}
+
+#[test]
+fn what_is_valid_stays_valid() {
+    // Every shipped and fixture calibration.
+    for file in [
+        "assets/synthetic_ring/ring_1440.toml",
+        "assets/opencv_sample/sample_mei_calib.toml",
+        "assets/opencv_sample/sample_mei_calib.yml",
+        "tests/fixtures/ocam_calib_results.txt",
+        "tests/fixtures/sample_mei_calib.xml",
+        "tests/fixtures/sample_mei_calib_nosize.yml",
+    ] {
+        let cal = Calibration::load(&repo(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        cal.validate().unwrap();
+    }
+    let path = Path::new("calib.toml");
+    // ξ = 0 is a pinhole (nadir: the centre sees straight down).
+    let pinhole = MEI.replace("xi = 1.05", "xi = 0.0");
+    Calibration::from_str_detect(&pinhole, path).unwrap();
+    // A long lens still sees a few degrees: valid.
+    let tele = pinhole
+        .replace("fx = 408.9", "fx = 10000")
+        .replace("fy = 410.5", "fy = 10000");
+    Calibration::from_str_detect(&tele, path).unwrap();
+    // Elevation falling from the centre outwards is a real mirror layout.
+    let falling = RING
+        .replace("elevation_inner_deg = -55.0", "elevation_inner_deg = 60.0")
+        .replace("elevation_outer_deg = 60.0", "elevation_outer_deg = -55.0");
+    let cal = Calibration::from_str_detect(&falling, path).unwrap();
+    assert_eq!(
+        cal.band,
+        ElevationBand::new((-55f64).to_radians(), 60f64.to_radians()).ok()
+    );
+    // A ring partly outside the frame (a 16:9 sensor cutting the donut).
+    let cut = RING
+        .replace("[2880, 2880]", "[2880, 1620]")
+        .replace("[1439.5, 1439.5]", "[1439.5, 809.5]");
+    Calibration::from_str_detect(&cut, path).unwrap();
+    // Headings of several turns and a narrow band.
+    let turned = format!(
+        "{MEI}\n[mount]\nheading_at_top_deg = 3600\n\n[band]\nelevation_min_deg = -35.5\nelevation_max_deg = -30\n"
+    );
+    Calibration::from_str_detect(&turned, path).unwrap();
+}
+
+#[test]
+fn scaled_to_validates_and_warns_on_a_stretch() {
+    warnings::install();
+    let mei = sample_yaml();
+    // Another aspect ratio: scaled, with one warning line naming both sizes.
+    let before = warnings::take();
+    drop(before);
+    let stretched = mei.scaled_to(1280, 720).unwrap();
+    assert_eq!(stretched.image_size, (1280, 720));
+    let logged = warnings::take();
+    let line = logged
+        .iter()
+        .find(|l| l.contains("1280×960") && l.contains("1280×720"))
+        .unwrap_or_else(|| panic!("no warning naming both sizes in {logged:?}"));
+    assert!(!line.contains('\n'), "{line}");
+    // The same aspect: no warning.
+    mei.scaled_to(640, 480).unwrap();
+    assert!(
+        !warnings::take().iter().any(|l| l.contains("640×480")),
+        "warned on a plain scale"
+    );
+    // More than 4× between the axes cannot be the same camera.
+    let err = mei.scaled_to(1280, 200).unwrap_err();
+    assert!(err.to_string().contains("at most 4×"), "{err}");
+    let ocam = ocam_fixture();
+    ocam.scaled_to(1280, 720).unwrap();
+    assert!(ocam.scaled_to(200, 960).is_err());
+    // A ring cannot be stretched at all.
+    let ring = ring_calibration(false);
+    assert!(ring.scaled_to(2880, 2000).is_err());
+    // Frame sizes have the calibration's limits, and a struct built by hand is checked too.
+    assert!(ring.scaled_to(40000, 40000).is_err());
+    let mut broken = ring.clone();
+    broken.image_size = (0, 5);
+    assert!(broken.scaled_to(100, 100).is_err());
+    let CameraModel::Ring(r) = &mut broken.model else {
+        unreachable!()
+    };
+    r.center = DVec2::new(1e9, 0.0);
+    broken.image_size = (2880, 2880);
+    let err = broken.scaled_to(2880, 2880).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidParameter { name, .. } if name == "center"),
+        "{err:?}"
+    );
+}
+
+/// A logger that keeps `omnidewarp`'s warnings for the tests to read.
+mod warnings {
+    use std::sync::Mutex;
+
+    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    struct Keep;
+
+    impl log::Log for Keep {
+        fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+            m.level() <= log::Level::Warn
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if self.enabled(record.metadata()) {
+                LINES.lock().unwrap().push(record.args().to_string());
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    pub fn install() {
+        if log::set_logger(&Keep).is_ok() {
+            log::set_max_level(log::LevelFilter::Warn);
+        }
+    }
+
+    pub fn take() -> Vec<String> {
+        std::mem::take(&mut LINES.lock().unwrap())
+    }
+}
+
+// --- files and parsers: size caps, duplicates, other models, nesting -----------------------
+
+#[test]
+fn calibration_files_are_read_with_a_size_cap() {
+    use omnidewarp::calib::MAX_FILE_BYTES;
+    assert_eq!(MAX_FILE_BYTES, 1 << 20);
+    // An endless file: refused after MAX_FILE_BYTES + 1 bytes, not read whole.
+    let err = Calibration::load(Path::new("/dev/zero")).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, Error::CalibrationFile { key: None, .. }),
+        "{err:?}"
+    );
+    assert!(msg.starts_with("/dev/zero: larger than 1 MiB"), "{msg}");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("calib_cap");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Exactly at the limit loads; one byte more does not.
+    let mut text = RING.to_owned();
+    let pad = MAX_FILE_BYTES as usize - text.len();
+    text.push('#');
+    text.push_str(&" ".repeat(pad - 2));
+    text.push('\n');
+    assert_eq!(text.len() as u64, MAX_FILE_BYTES);
+    let at = dir.join("at_limit.toml");
+    std::fs::write(&at, &text).unwrap();
+    Calibration::load(&at).unwrap();
+    text.insert(text.len() - 1, ' ');
+    let over = dir.join("over_limit.toml");
+    std::fs::write(&over, &text).unwrap();
+    let msg = Calibration::load(&over).unwrap_err().to_string();
+    assert!(msg.contains("over_limit.toml: larger than 1 MiB"), "{msg}");
+}
+
+#[test]
+fn duplicate_keys_and_other_models_are_errors() {
+    let f = "omni.yml";
+    let msg = file_error(f, &format!("{YAML}xi: 2.0\n"), "xi");
+    assert!(msg.contains("appears twice"), "{msg}");
+    let msg = file_error(
+        f,
+        &YAML.replace("   cols: 3\n", "   cols: 3\n   rows: 3\n"),
+        "camera_matrix",
+    );
+    assert!(msg.contains("`rows` appears twice"), "{msg}");
+    for other in ["fisheye", "KANNALA_BRANDT", "pinhole-radtan", "scaramuzza"] {
+        let msg = file_error(f, &format!("{YAML}model: {other}\n"), "model");
+        assert!(msg.contains(&format!("\"{other}\"")), "{msg}");
+    }
+    file_error(f, &format!("{YAML}model_type: PINHOLE\n"), "model_type");
+    file_error(f, &format!("{YAML}camera_model: ds\n"), "camera_model");
+    for mei in ["mei_unified_cv_omnidir", "MEI", "omni", "omnidir"] {
+        let text = format!("{YAML}model: {mei}\n");
+        Calibration::from_str_detect(&text, Path::new(f)).unwrap();
+    }
+
+    let xml = std::fs::read_to_string(repo("tests/fixtures/sample_mei_calib.xml")).unwrap();
+    let f = "omni.xml";
+    let msg = file_error(
+        f,
+        &xml.replace("</opencv_storage>", "<xi>2.0</xi>\n</opencv_storage>"),
+        "xi",
+    );
+    assert!(msg.contains("appears twice"), "{msg}");
+    file_error(
+        f,
+        &xml.replace(
+            "</opencv_storage>",
+            "<model>fisheye</model>\n</opencv_storage>",
+        ),
+        "model",
+    );
+    file_error(
+        f,
+        &xml.replacen("<cols>3</cols>", "<cols>3</cols><cols>3</cols>", 1),
+        "camera_matrix",
+    );
+    // TOML rejects a key given twice by itself.
+    let err = Calibration::from_str_detect(
+        &MEI.replace("xi = 1.05", "xi = 1.05\nxi = 2"),
+        Path::new("c.toml"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not valid TOML"), "{err}");
+}
+
+#[test]
+fn deep_nesting_is_a_clean_error() {
+    let path = Path::new("deep");
+    // XML: 1.4 million nested elements (10 MB), refused at level 65 in one pass.
+    let n = 1_430_000;
+    let xml = format!(
+        "<?xml version=\"1.0\"?>\n<opencv_storage>\n{}{}\n</opencv_storage>\n",
+        "<a>".repeat(n),
+        "</a>".repeat(n)
+    );
+    assert!(xml.len() > 10_000_000);
+    let msg = Calibration::from_str_detect(&xml, path)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("nested deeper than 64"), "{msg}");
+    // Wide instead of deep: many entries, still one pass (then the camera matrix is missing).
+    let wide: String = (0..200_000)
+        .map(|i| format!("<k{i}>{i}</k{i}>\n"))
+        .collect();
+    let msg = Calibration::from_str_detect(
+        &format!("<opencv_storage>\n{wide}</opencv_storage>\n"),
+        path,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("`camera_matrix`: missing key"), "{msg}");
+    // TOML: the toml crate refuses deep arrays, inline tables and dotted keys itself.
+    for text in [
+        format!(
+            "{MEI}deep = {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+        format!(
+            "{MEI}deep = {}1{}\n",
+            "{a=".repeat(100_000),
+            "}".repeat(100_000)
+        ),
+        format!("{}= 1\n{MEI}", "a.".repeat(100_000)),
+    ] {
+        let err = Calibration::from_str_detect(&text, path).unwrap_err();
+        assert!(matches!(err, Error::CalibrationFile { .. }), "{err:?}");
+    }
+    // YAML: nested entries are skipped line by line, never descended into.
+    let nested: String = (0..100_000)
+        .map(|i| format!("{}a{i}:\n", " ".repeat(i % 1000 + 1)))
+        .collect();
+    Calibration::from_str_detect(&format!("{YAML}extra:\n{nested}"), path).unwrap();
+}

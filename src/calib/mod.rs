@@ -12,7 +12,24 @@
 //! | OCamCalib `calib_results.txt` | after `#` comment lines, the first line holds only numbers |
 //!
 //! Every problem with a file is an [`Error::CalibrationFile`] naming the file and, where one
-//! is to blame, the key (`model.radius_inner`, `camera_matrix`, `invpol`, …).
+//! is to blame, the key (`model.radius_inner`, `camera_matrix`, `invpol`, …). Every reader
+//! ends in [`Calibration::new`], so every file passes the one validation of
+//! [`Calibration::validate`] (finite, in-domain parameters that show a usable part of the
+//! band inside the frame).
+//!
+//! Limits (input beyond them is an error, never a hang, an abort or a huge allocation):
+//!
+//! | what | limit |
+//! |---|---|
+//! | file size ([`Calibration::load`]) | [`MAX_FILE_BYTES`] = 1 MiB, read through `take(limit + 1)` |
+//! | image size | 1 to [`crate::model::MAX_IMAGE_SIDE`] = 32768 px a side |
+//! | TOML nesting | the `toml` crate's recursion limit (about 80 levels; the schema needs 3) |
+//! | XML nesting | 64 elements (FileStorage calibrations use 3) |
+//! | YAML nesting | none needed: nested entries are skipped line by line, never descended into |
+//! | OCamCalib polynomials | `pol` 2 to [`crate::model::OcamModel::MAX_POL`] = 16 coefficients, `invpol` 1 to [`crate::model::OcamModel::MAX_INVPOL`] = 32 |
+//! | ring profile | 2 to 16 knots |
+//!
+//! Every reader is one forward pass over the text, linear in its length.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -76,12 +93,55 @@ pub(crate) fn in_file(err: Error, path: &Path, key_of: impl Fn(&str) -> String) 
     }
 }
 
+/// Largest calibration file [`Calibration::load`] reads: 1 MiB (real ones are a few KB;
+/// an OpenCV file with the extrinsics of hundreds of views stays far below).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads at most `limit` bytes of `path`: a longer file (or an endless one, `/dev/zero`) is
+/// refused with `too_large` after reading `limit + 1` bytes, never read whole.
+pub(crate) fn read_limited(
+    path: &Path,
+    limit: u64,
+    too_large: impl FnOnce() -> Error,
+) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// A byte count for people: `1 MiB`, `16 MiB`, `512 KiB`, `100 bytes`.
+pub(crate) fn byte_size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
 impl Calibration {
-    /// Reads a calibration file of any supported format (see [`crate::calib`]).
+    /// Reads a calibration file of any supported format (see [`crate::calib`]), of at most
+    /// [`MAX_FILE_BYTES`].
     pub fn load(path: &Path) -> Result<Calibration> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
+        let bytes = read_limited(path, MAX_FILE_BYTES, || {
+            file_error(
+                path,
+                None,
+                format!(
+                    "larger than {}, the limit for calibration files (not a calibration?)",
+                    byte_size(MAX_FILE_BYTES)
+                ),
+            )
         })?;
         let text = String::from_utf8(bytes)
             .map_err(|_| file_error(path, None, "not a text file (not valid UTF-8)"))?;

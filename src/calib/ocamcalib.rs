@@ -95,8 +95,12 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Calibration> {
         tokens: tokens.into_iter().peekable(),
         path,
     };
-    let pol = t.coefficients("pol", "direct polynomial coefficients", 16)?;
-    let invpol = t.coefficients("invpol", "inverse polynomial coefficients", 32)?;
+    let pol = t.coefficients("pol", "direct polynomial coefficients", OcamModel::MAX_POL)?;
+    let invpol = t.coefficients(
+        "invpol",
+        "inverse polynomial coefficients",
+        OcamModel::MAX_INVPOL,
+    )?;
     let center_row = t.number("center", "the centre row")?;
     let center_col = t.number("center", "the centre column")?;
     let c = t.number("affine", "affine c")?;

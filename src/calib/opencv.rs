@@ -6,12 +6,20 @@
 //! `camera_matrix` (`[fx s cx; 0 fy cy; 0 0 1]`), `distortion_coefficients` (k1 k2 p1 p2),
 //! `xi`, and optionally `image_width` / `image_height`. The mount is the default (nadir,
 //! reflected, heading 0) and there is no band.
+//!
+//! A key given twice (top level or inside a matrix) is an error, and so is a `model`,
+//! `model_type` or `camera_model` key naming another model than Mei. Both readers are one
+//! forward pass (linear time); the YAML reader does not descend into nested entries, the XML
+//! reader refuses elements nested deeper than 64 levels.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use super::{file_error, in_file};
 use crate::Result;
-use crate::model::{Calibration, CameraModel, MeiModel, Mount};
+use crate::model::{Calibration, CameraModel, MAX_IMAGE_SIDE, MeiModel, Mount};
+
+mod xml;
 
 /// One top-level FileStorage entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +36,19 @@ enum Node {
     Other,
 }
 
+/// Keys that name the camera model in files other tools write (`model_type: MEI` in
+/// camodocal, `camera_model: omni` in Kalibr).
+const MODEL_KEYS: [&str; 3] = ["model", "model_type", "camera_model"];
+/// Words in their values that mean the Mei unified sphere model (any case), as in
+/// `mei_unified_cv_omnidir`, `MEI` or `omni`.
+const MEI_NAMES: [&str; 5] = ["mei", "omnidir", "omni", "unified", "cmei"];
+
+/// Whether a model name has one of the [`MEI_NAMES`] among its words.
+fn names_mei(name: &str) -> bool {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| MEI_NAMES.contains(&word.to_ascii_lowercase().as_str()))
+}
+
 /// What went wrong, and with which key.
 type ParseError = (Option<String>, String);
 
@@ -37,6 +58,10 @@ fn bad(key: &str, reason: impl Into<String>) -> ParseError {
 
 /// Builds a matrix node from its fields, checking them.
 fn matrix(key: &str, fields: &[(String, String)]) -> Result<Node, ParseError> {
+    let mut names = HashSet::new();
+    if let Some((twice, _)) = fields.iter().find(|(k, _)| !names.insert(k.as_str())) {
+        return Err(bad(key, format!("matrix field `{twice}` appears twice")));
+    }
     let field = |name: &str| {
         fields
             .iter()
@@ -50,6 +75,9 @@ fn matrix(key: &str, fields: &[(String, String)]) -> Result<Node, ParseError> {
             .map_err(|_| bad(key, format!("matrix `{name}` is not a whole number")))
     };
     let (rows, cols) = (dim("rows")?, dim("cols")?);
+    let count = rows
+        .checked_mul(cols)
+        .ok_or_else(|| bad(key, format!("matrix of {rows} × {cols} is too large")))?;
     let dt = field("dt")?;
     if dt.len() != 1 || !"ucwsifd".contains(dt) {
         return Err(bad(
@@ -66,13 +94,12 @@ fn matrix(key: &str, fields: &[(String, String)]) -> Result<Node, ParseError> {
             parse_number(t).ok_or_else(|| bad(key, format!("matrix data `{t}` is not a number")))
         })
         .collect::<Result<Vec<f64>, _>>()?;
-    if data.len() != rows * cols {
+    if data.len() != count {
         return Err(bad(
             key,
             format!(
-                "matrix data has {} numbers, rows × cols = {rows} × {cols} = {}",
-                data.len(),
-                rows * cols
+                "matrix data has {} numbers, rows × cols = {rows} × {cols} = {count}",
+                data.len()
             ),
         ));
     }
@@ -121,6 +148,7 @@ fn indent(line: &str) -> usize {
 fn yaml_nodes(text: &str) -> Result<Vec<(String, Node)>, ParseError> {
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
+    let mut seen = HashSet::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -186,104 +214,10 @@ fn yaml_nodes(text: &str) -> Result<Vec<(String, Node)>, ParseError> {
         } else {
             Node::Scalar(unquote(rest).to_owned())
         };
+        if !seen.insert(key.clone()) {
+            return Err(bad(&key, format!("appears twice (again on line {start})")));
+        }
         out.push((key, node));
-    }
-    Ok(out)
-}
-
-/// The element starting at `s` (which begins with `<`): name, attributes, content and the
-/// rest of the text after its end tag.
-fn xml_element(s: &str) -> Result<(&str, &str, &str, &str), ParseError> {
-    let open_end = s
-        .find('>')
-        .ok_or_else(|| (None, "XML: unterminated tag".to_owned()))?;
-    let tag = &s[1..open_end];
-    let self_closing = tag.ends_with('/');
-    let tag = tag.trim_end_matches('/');
-    let (name, attrs) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
-    let after = &s[open_end + 1..];
-    if self_closing {
-        return Ok((name, attrs, "", after));
-    }
-    // Find the matching end tag, counting nested elements of the same name.
-    let (open_pat, close_pat) = (format!("<{name}"), format!("</{name}>"));
-    let mut depth = 1;
-    let mut pos = 0;
-    loop {
-        let next_close = after[pos..]
-            .find(&close_pat)
-            .ok_or_else(|| bad(name, format!("XML: no `</{name}>`")))?;
-        let next_open = after[pos..].find(&open_pat).filter(|&o| {
-            o < next_close
-                && after[pos + o + open_pat.len()..]
-                    .starts_with(|c: char| c == '>' || c == '/' || c.is_whitespace())
-        });
-        match next_open {
-            Some(o) => {
-                depth += 1;
-                pos += o + open_pat.len();
-            }
-            None => {
-                depth -= 1;
-                if depth == 0 {
-                    let end = pos + next_close;
-                    return Ok((name, attrs, &after[..end], &after[end + close_pat.len()..]));
-                }
-                pos += next_close + close_pat.len();
-            }
-        }
-    }
-}
-
-/// The elements of an XML fragment, in order, skipping comments and declarations.
-fn xml_children(mut s: &str) -> Result<Vec<(&str, &str, &str)>, ParseError> {
-    let mut out = Vec::new();
-    loop {
-        s = s.trim_start();
-        if s.is_empty() {
-            return Ok(out);
-        }
-        if let Some(rest) = s.strip_prefix("<!--") {
-            let end = rest
-                .find("-->")
-                .ok_or_else(|| (None, "XML: unterminated comment".to_owned()))?;
-            s = &rest[end + 3..];
-        } else if s.starts_with("<?") || s.starts_with("<!") {
-            let end = s
-                .find('>')
-                .ok_or_else(|| (None, "XML: unterminated declaration".to_owned()))?;
-            s = &s[end + 1..];
-        } else if s.starts_with('<') {
-            let (name, attrs, content, rest) = xml_element(s)?;
-            out.push((name, attrs, content));
-            s = rest;
-        } else {
-            let end = s.find('<').unwrap_or(s.len());
-            return Err((None, format!("XML: unexpected text `{}`", s[..end].trim())));
-        }
-    }
-}
-
-/// Top-level entries of a FileStorage XML text.
-fn xml_nodes(text: &str) -> Result<Vec<(String, Node)>, ParseError> {
-    let start = text
-        .find("<opencv_storage")
-        .ok_or_else(|| (None, "XML: no <opencv_storage> element".to_owned()))?;
-    let (_, _, body, _) = xml_element(&text[start..])?;
-    let mut out = Vec::new();
-    for (name, attrs, content) in xml_children(body)? {
-        let node = if attrs.contains("opencv-matrix") {
-            let fields = xml_children(content)?
-                .into_iter()
-                .map(|(k, _, v)| (k.to_owned(), v.to_owned()))
-                .collect::<Vec<_>>();
-            matrix(name, &fields)?
-        } else if content.contains('<') {
-            Node::Other
-        } else {
-            Node::Scalar(unquote(content.trim()).to_owned())
-        };
-        out.push((name.to_owned(), node));
     }
     Ok(out)
 }
@@ -294,7 +228,7 @@ pub(crate) fn parse_yaml(text: &str, path: &Path) -> Result<Calibration> {
 }
 
 pub(crate) fn parse_xml(text: &str, path: &Path) -> Result<Calibration> {
-    let nodes = xml_nodes(text).map_err(|(k, r)| file_error(path, k.as_deref(), r))?;
+    let nodes = xml::nodes(text).map_err(|(k, r)| file_error(path, k.as_deref(), r))?;
     build(&nodes, path)
 }
 
@@ -340,6 +274,23 @@ fn build(nodes: &[(String, Node)], path: &Path) -> Result<Calibration> {
         }
     };
 
+    for key in MODEL_KEYS {
+        match get(key) {
+            None => {}
+            Some(Node::Scalar(name)) if names_mei(name) => {}
+            Some(Node::Scalar(name)) => {
+                return Err(err(
+                    key,
+                    format!(
+                        "names the camera model \"{name}\"; OpenCV files are read as the Mei \
+                         (omnidir) model only (a name with one of the words {})",
+                        MEI_NAMES.join(", ")
+                    ),
+                ));
+            }
+            Some(_) => return Err(err(key, "expected the name of a camera model".to_owned())),
+        }
+    }
     let k = matrix("camera_matrix", &[(3, 3)], "a 3×3 camera matrix")?;
     if k[3] != 0.0 || k[6] != 0.0 || k[7] != 0.0 || k[8] != 1.0 {
         return Err(err(
@@ -380,13 +331,25 @@ fn build(nodes: &[(String, Node)], path: &Path) -> Result<Calibration> {
             })
             .transpose()
     };
+    let mut size_from_principal_point = false;
     let image_size = match (dim("image_width")?, dim("image_height")?) {
         (Some(w), Some(h)) => (w, h),
         (None, None) => {
+            size_from_principal_point = true;
             // An omnidir calibration does not record its frame size; the principal point is
             // near the centre, so this is a fair guess.
             let w = (2.0 * lens.cx + 1.0).round().max(1.0) as u32;
             let h = (2.0 * lens.cy + 1.0).round().max(1.0) as u32;
+            if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
+                return Err(err(
+                    "camera_matrix",
+                    format!(
+                        "no image_width/image_height, and the principal point ({}, {}) implies \
+                         a {w}×{h} frame, larger than {MAX_IMAGE_SIDE} pixels a side",
+                        lens.cx, lens.cy
+                    ),
+                ));
+            }
             log::warn!(
                 "{}: no image_width/image_height; assuming {w}×{h} from the principal point",
                 path.display()
@@ -416,6 +379,7 @@ fn build(nodes: &[(String, Node)], path: &Path) -> Result<Calibration> {
             match name {
                 "fx" | "fy" | "cx" | "cy" | "skew" => "camera_matrix",
                 "k1" | "k2" | "p1" | "p2" => "distortion_coefficients",
+                "image_size" if size_from_principal_point => "camera_matrix",
                 "image_size" => "image_width",
                 other => other,
             }
@@ -454,7 +418,7 @@ mod tests {
     #[test]
     fn xml_subset() {
         let text = "<?xml version=\"1.0\"?>\n<opencv_storage>\n<!-- c -->\n<m type_id=\"opencv-matrix\">\n  <rows>2</rows>\n  <cols>1</cols>\n  <dt>d</dt>\n  <data>\n    1. 2.</data></m>\n<xi>1.5</xi>\n<n><_>1</_><_><_>2</_></_></n>\n<e/>\n</opencv_storage>\n";
-        let nodes = xml_nodes(text).unwrap();
+        let nodes = xml::nodes(text).unwrap();
         assert_eq!(
             nodes,
             vec![

@@ -4,6 +4,8 @@ use super::{CameraModel, finite};
 use crate::Result;
 use crate::error::invalid;
 
+mod coverage;
+
 /// Elevation range that holds image content, radians, `min < max`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ElevationBand {
@@ -51,17 +53,32 @@ pub struct Calibration {
     pub band: Option<ElevationBand>,
 }
 
+/// Largest width or height of a calibration's frame, and of any frame a calibration is
+/// scaled to, in pixels (the same limit as a [`super::View`]'s sides).
+pub const MAX_IMAGE_SIDE: u32 = 32_768;
+
+/// Checks a frame size: 1 to [`MAX_IMAGE_SIDE`] pixels a side.
+fn check_size(name: &str, (width, height): (u32, u32)) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(invalid(name, "width and height must be positive"));
+    }
+    if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
+        return Err(invalid(
+            name,
+            format!("{width}×{height} is larger than {MAX_IMAGE_SIDE} pixels a side"),
+        ));
+    }
+    Ok(())
+}
+
 impl Calibration {
-    /// A calibration, validated.
+    /// A calibration, validated (see [`Calibration::validate`]). A ring without a band gets
+    /// its own elevation range as its band.
     pub fn new(
         image_size: (u32, u32),
         model: CameraModel,
         band: Option<ElevationBand>,
     ) -> Result<Self> {
-        if image_size.0 == 0 || image_size.1 == 0 {
-            return Err(invalid("image_size", "width and height must be positive"));
-        }
-        model.validate()?;
         let band = match (&model, band) {
             (CameraModel::Ring(ring), None) => {
                 let (a, b) = ring.profile.elevation_ends();
@@ -69,11 +86,36 @@ impl Calibration {
             }
             (_, band) => band,
         };
-        Ok(Self {
+        let calibration = Self {
             image_size,
             model,
             band,
-        })
+        };
+        calibration.validate()?;
+        Ok(calibration)
+    }
+
+    /// Checks the whole calibration, as every loader, [`Calibration::new`] and
+    /// [`Calibration::scaled_to`] (so every dewarper) do:
+    /// - the image size is 1 to [`MAX_IMAGE_SIDE`] pixels a side;
+    /// - every model parameter is finite and in its domain (the model's `validate()`);
+    /// - the band, if any, is `-90° ≤ min < max ≤ 90°`;
+    /// - the model shows a usable part of its elevation range inside its frame: content (a
+    ///   pixel whose ray lies in the band) on at least 1 % of the frame, spanning at least 1°
+    ///   of elevation (or half the band, when the band is narrower than 2°) and at least one
+    ///   square degree of the sphere. A centre far
+    ///   outside the frame, a radius, focal length or distortion coefficient that squeezes
+    ///   the whole band into a few pixels, or a band the model never reaches fail here.
+    ///
+    /// The error is an [`crate::Error::InvalidParameter`] naming the parameter most likely
+    /// at fault (for the last check: the first one whose neutral value would pass).
+    pub fn validate(&self) -> Result<()> {
+        check_size("image_size", self.image_size)?;
+        self.model.validate()?;
+        if let Some(band) = self.band {
+            ElevationBand::new(band.min, band.max)?;
+        }
+        coverage::check(self)
     }
 
     /// The elevation range with content: the band, or the whole sphere when unknown.
@@ -86,29 +128,58 @@ impl Calibration {
     }
 
     /// This calibration for frames of `width × height` (pixel-centre convention,
-    /// `x' = (x + 0.5)·s − 0.5`). A ring needs the same scale on both axes (within 0.5 %).
+    /// `x' = (x + 0.5)·s − 0.5`), validated.
+    ///
+    /// A frame of another aspect ratio (by more than 0.5 %) is an error for a ring, which
+    /// needs the same scale on both axes. A Mei or OCamCalib model can be stretched (an
+    /// anamorphic recording, at most 2×, or a frame cropped and scaled), so it is scaled
+    /// with a one-line warning naming both sizes; but a stretch of more than 4× between the
+    /// axes cannot be the same camera and is an error.
     pub fn scaled_to(&self, width: u32, height: u32) -> Result<Self> {
         if (width, height) == self.image_size {
+            self.validate()?;
             return Ok(self.clone());
         }
-        if width == 0 || height == 0 {
-            return Err(invalid("frame size", "width and height must be positive"));
+        check_size("frame size", (width, height))?;
+        let (w0, h0) = self.image_size;
+        check_size("image_size", (w0, h0))?;
+        let sx = f64::from(width) / f64::from(w0);
+        let sy = f64::from(height) / f64::from(h0);
+        let stretch = sx / sy;
+        if (stretch - 1.0).abs() > 0.005 {
+            let what = self.model.name();
+            if matches!(self.model, CameraModel::Ring(_)) {
+                return Err(invalid(
+                    "image_size",
+                    format!(
+                        "a ring calibrated at {w0}×{h0} cannot serve {width}×{height} frames \
+                         (aspect differs)"
+                    ),
+                ));
+            }
+            if !(0.25..=4.0).contains(&stretch) {
+                return Err(invalid(
+                    "image_size",
+                    format!(
+                        "a {what} calibration made at {w0}×{h0} cannot serve {width}×{height} \
+                         frames: that stretches one axis {:.2}× against the other (at most 4×)",
+                        stretch.max(1.0 / stretch)
+                    ),
+                ));
+            }
+            log::warn!(
+                "a {what} calibration made at {w0}×{h0} is stretched to {width}×{height} frames \
+                 (aspect {:.4} → {:.4}); right only for an anamorphic recording",
+                f64::from(w0) / f64::from(h0),
+                f64::from(width) / f64::from(height)
+            );
         }
-        let sx = f64::from(width) / f64::from(self.image_size.0);
-        let sy = f64::from(height) / f64::from(self.image_size.1);
-        if matches!(self.model, CameraModel::Ring(_)) && ((sx / sy) - 1.0).abs() > 0.005 {
-            return Err(invalid(
-                "image_size",
-                format!(
-                    "a ring calibrated at {}×{} cannot serve {width}×{height} frames (aspect differs)",
-                    self.image_size.0, self.image_size.1
-                ),
-            ));
-        }
-        Ok(Self {
+        let scaled = Self {
             image_size: (width, height),
             model: self.model.scaled(sx, sy),
             band: self.band,
-        })
+        };
+        scaled.validate()?;
+        Ok(scaled)
     }
 }

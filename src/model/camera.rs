@@ -56,16 +56,17 @@ impl CameraModel {
         }
     }
 
-    /// Checks every parameter.
+    /// Checks every parameter: finite and in its domain (each model's `validate()`), and the
+    /// heading at the top within ±10⁶°.
     pub fn validate(&self) -> crate::Result<()> {
         match self {
             Self::Ring(ring) => ring.validate(),
             Self::Mei { lens, mount } => {
-                super::finite("heading_at_top_deg", mount.heading_at_top)?;
+                check_heading(mount.heading_at_top)?;
                 lens.validate()
             }
             Self::Ocam { lens, mount } => {
-                super::finite("heading_at_top_deg", mount.heading_at_top)?;
+                check_heading(mount.heading_at_top)?;
                 lens.validate()
             }
         }
@@ -97,4 +98,23 @@ impl CameraModel {
             },
         }
     }
+}
+
+/// Largest heading at the top accepted, degrees: any number of turns a program may add up,
+/// but not a magnitude (1e300) whose sine and cosine mean nothing.
+const MAX_HEADING_DEG: f64 = 1e6;
+
+/// Checks a heading at the top: finite and within ±10⁶° (about 2800 turns).
+pub(super) fn check_heading(heading: f64) -> crate::Result<()> {
+    super::finite("heading_at_top_deg", heading)?;
+    if heading.abs() > MAX_HEADING_DEG.to_radians() {
+        return Err(crate::error::invalid(
+            "heading_at_top_deg",
+            format!(
+                "must lie within ±{MAX_HEADING_DEG:e}°, got {:e}°",
+                heading.to_degrees()
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -20,7 +20,7 @@ mod projection;
 mod request;
 mod ring;
 
-pub use calibration::{Calibration, ElevationBand};
+pub use calibration::{Calibration, ElevationBand, MAX_IMAGE_SIDE};
 pub use camera::CameraModel;
 pub use mei::MeiModel;
 pub use mount::{Mount, MountAxis};

@@ -48,13 +48,24 @@ fn polyder(coeffs: &[f64], x: f64) -> f64 {
 }
 
 impl OcamModel {
+    /// Most coefficients of `pol` (degree 15; OCamCalib fits degree 4 by default).
+    pub const MAX_POL: usize = 16;
+    /// Most coefficients of `invpol`.
+    pub const MAX_INVPOL: usize = 32;
+
     /// Checks every parameter.
     pub fn validate(&self) -> Result<()> {
-        if self.pol.len() < 2 || self.pol.len() > 16 {
-            return Err(invalid("pol", "needs 2 to 16 coefficients"));
+        if self.pol.len() < 2 || self.pol.len() > Self::MAX_POL {
+            return Err(invalid(
+                "pol",
+                format!("needs 2 to {} coefficients", Self::MAX_POL),
+            ));
         }
-        if self.invpol.is_empty() || self.invpol.len() > 32 {
-            return Err(invalid("invpol", "needs 1 to 32 coefficients"));
+        if self.invpol.is_empty() || self.invpol.len() > Self::MAX_INVPOL {
+            return Err(invalid(
+                "invpol",
+                format!("needs 1 to {} coefficients", Self::MAX_INVPOL),
+            ));
         }
         for &v in self.pol.iter().chain(&self.invpol) {
             finite("polynomial", v)?;

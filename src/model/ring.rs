@@ -171,7 +171,7 @@ impl RingModel {
     pub fn validate(&self) -> Result<()> {
         finite("center", self.center.x)?;
         finite("center", self.center.y)?;
-        finite("heading_at_top_deg", self.heading_at_top)?;
+        super::camera::check_heading(self.heading_at_top)?;
         let (r_in, r_out) = self.profile.radius_range();
         if r_in < 0.0 {
             return Err(invalid(

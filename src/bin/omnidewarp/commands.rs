@@ -118,6 +118,8 @@ fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
     let (width, height) = args
         .size
         .map_or(calibration.image_size, |s| (s.width, s.height));
+    // Checks the output size (at most MAX_IMAGE_SIDE a side) before allocating it.
+    let calibration = calibration.scaled_to(width, height)?;
     let options = args.sampling.options();
     let img = load_image(&args.panorama)?;
     let out = with_frame(&img, |pano| -> Result<_, Failure> {
