@@ -1,9 +1,9 @@
-//! The README's quick start: a virtual PTZ view of the shipped sample frame on the CPU.
+//! The README's quick start: a virtual PTZ view of the shipped sample frame.
 //!
 //! `cargo run --example still [OUTPUT.png]` (run from the repository root).
 
-use omnidewarp::model::{Calibration, Orientation, Projection, View};
-use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, PixelFormat};
+use omnidewarp::model::{Calibration, ProjectionKind, ViewRequest};
+use omnidewarp::{DewarpOptions, Dewarper, Frame, FrameBuf, PixelFormat};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let output = std::env::args().nth(1).map_or_else(
@@ -11,28 +11,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Into::into,
     );
     let calibration = Calibration::load("assets/opencv_sample/sample_mei_calib.toml".as_ref())?;
-    let view = View::new(
-        Projection::Perspective {
-            fov: 80f64.to_radians(),
-        },
-        Orientation {
-            yaw: 1.0,
-            pitch: -0.2,
-            roll: 0.0,
-        },
-        1280,
-        720,
-    )?;
-    let frame = image::open("assets/opencv_sample/sample.jpg")?.to_rgba8();
-    let mut out = vec![0u8; 1280 * 720 * 4];
-    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default())?;
-    dewarper.dewarp(
-        &Frame::from_rgba_image(&frame)?,
-        &mut FrameMut::packed(PixelFormat::Rgba8, 1280, 720, &mut out)?,
-    )?;
-    image::RgbaImage::from_raw(1280, 720, out)
-        .ok_or("output buffer size")?
-        .save(&output)?;
-    println!("wrote {}", output.display());
+    // A 1280×720 virtual PTZ view; whatever is not given takes the projection's default.
+    let view = ViewRequest::new(ProjectionKind::Perspective)
+        .with_size(1280, 720)
+        .with_fov(80f64.to_radians())
+        .with_yaw(1.0)
+        .with_pitch(-0.2)
+        .build(&calibration)?;
+    // Backend::Auto: the CPU or a hardware GPU, chosen once, here; one frame is short work.
+    let options = DewarpOptions::default().with_expected_frames(1);
+    let mut dewarper = Dewarper::new(calibration, view, options)?;
+    let image = image::open("assets/opencv_sample/sample.jpg")?.to_rgba8();
+    let mut out = FrameBuf::new(PixelFormat::Rgba8, view.width, view.height)?;
+    dewarper.dewarp(&Frame::from_rgba_image(&image)?, &mut out.frame_mut())?;
+    omnidewarp::output::save_image(&out.frame(), &output)?;
+    println!(
+        "wrote {} on the {}",
+        output.display(),
+        dewarper.description()
+    );
     Ok(())
 }

@@ -105,7 +105,7 @@ impl Dewarper {
     /// `log::debug!` line says why). Otherwise it creates a GPU dewarper, and still takes the
     /// CPU when the adapter is a software rasterizer (Mesa's llvmpipe/lavapipe, WARP: slower
     /// than the CPU path) or the GPU cannot be used (one `log::warn!` line).
-    /// [`Backend::Gpu`] takes any adapter, and is an error ([`Error::NoGpu`]) without one.
+    /// [`Backend::Gpu`] takes any adapter, and is an error ([`Error::NoGpu`](crate::Error::NoGpu)) without one.
     ///
     /// Both backends check the calibration and the view here.
     pub fn new(calibration: Calibration, view: View, options: DewarpOptions) -> Result<Self> {

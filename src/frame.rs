@@ -600,16 +600,6 @@ impl FrameBuf {
 mod frame_buf_tests {
     use super::*;
 
-    fn ring_calibration() -> crate::model::Calibration {
-        let ring = crate::model::RingModel::builder()
-            .center([3.5, 3.5])
-            .radii(1.0, 3.0)
-            .elevations(-0.5, 0.5)
-            .build()
-            .unwrap();
-        crate::model::Calibration::new((8, 8), crate::model::CameraModel::Ring(ring), None).unwrap()
-    }
-
     #[test]
     fn planes_mut_lend_rows_but_keep_their_layout() {
         let mut data = vec![0u8; 3 * 8];
@@ -674,19 +664,9 @@ mod frame_buf_tests {
         let frame = buf.frame();
         assert_eq!(frame.plane(2).data, [30, 30, 30, 30]);
         assert_eq!(frame.color().matrix, YuvMatrix::Bt709);
-        // NV12 cannot be written: a dewarper refuses it as an output.
+        // NV12 can be described but not written: tests/frames.rs checks that dewarpers
+        // refuse it as an output.
         let mut nv12 = FrameBuf::new(PixelFormat::Nv12, 4, 4).unwrap();
-        let view = crate::model::View::new(
-            crate::model::Projection::Perspective { fov: 1.0 },
-            crate::model::Orientation::default(),
-            4,
-            4,
-        )
-        .unwrap();
-        let mut dewarper =
-            crate::CpuDewarper::new(ring_calibration(), view, Default::default()).unwrap();
-        let src = FrameBuf::new(PixelFormat::Nv12, 8, 8).unwrap();
-        let err = dewarper.dewarp(&src.frame(), &mut nv12.frame_mut());
-        assert!(matches!(err, Err(Error::OutputLayout(_))), "{err:?}");
+        assert_eq!(nv12.frame_mut().planes_mut().len(), 2);
     }
 }

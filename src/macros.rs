@@ -26,7 +26,7 @@ macro_rules! names {
             #[doc = concat!("Every value, in the order of [`", stringify!($ty), "::NAMES`].")]
             pub const ALL: [$ty; [$($name),+].len()] = [$(Self::$variant),+];
 
-            #[doc = concat!("The names [`", stringify!($ty), "::from_str`] accepts and `Display` prints.")]
+            #[doc = concat!("The names `", stringify!($ty), "::from_str` accepts (any case, `_` for `-`) and `Display` prints.")]
             pub const NAMES: [&'static str; [$($name),+].len()] = [$($name),+];
 
             #[doc = concat!("The name, as in [`", stringify!($ty), "::NAMES`].")]

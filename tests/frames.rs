@@ -64,3 +64,29 @@ fn lending_views_allocates_nothing() {
         assert!(allocations_in(|| drop(FrameBuf::new(format, 8, 8))) >= 1);
     }
 }
+
+#[test]
+fn dewarpers_refuse_nv12_outputs() {
+    use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
+    use omnidewarp::{Backend, DewarpOptions, Dewarper, Error};
+    let ring = RingModel::builder()
+        .center([3.5, 3.5])
+        .radii(1.0, 3.0)
+        .elevations(-0.5, 0.5)
+        .build()
+        .unwrap();
+    let calibration = Calibration::new((8, 8), CameraModel::Ring(ring), None).unwrap();
+    let view = View::new(
+        Projection::Perspective { fov: 1.0 },
+        Orientation::default(),
+        4,
+        4,
+    )
+    .unwrap();
+    let options = DewarpOptions::default().with_backend(Backend::Cpu);
+    let mut dewarper = Dewarper::new(calibration, view, options).unwrap();
+    let src = FrameBuf::new(PixelFormat::Nv12, 8, 8).unwrap();
+    let mut nv12 = FrameBuf::new(PixelFormat::Nv12, 4, 4).unwrap();
+    let err = dewarper.dewarp(&src.frame(), &mut nv12.frame_mut());
+    assert!(matches!(err, Err(Error::OutputLayout(_))), "{err:?}");
+}
