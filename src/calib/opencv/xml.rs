@@ -267,6 +267,20 @@ mod tests {
     }
 
     #[test]
+    fn names_sharing_a_prefix_nest_correctly() {
+        // The old reader looked only at the first `<m` after a tag: `<mm/>` hid the nested
+        // `<m>`, and the outer `<m>` ended at the inner one's end tag.
+        let text = "<opencv_storage><m><mm/><m>1</m></m><x>2</x></opencv_storage>";
+        assert_eq!(
+            nodes(text).unwrap(),
+            [
+                ("m".to_owned(), Node::Other),
+                ("x".to_owned(), Node::Scalar("2".to_owned()))
+            ]
+        );
+    }
+
+    #[test]
     fn nesting_and_structure_errors() {
         let deep = format!(
             "<opencv_storage>{}{}</opencv_storage>",
