@@ -3,6 +3,29 @@
 
 use crate::{Error, Result};
 
+/// `format()`, `width()` and `height()` of the frame types, which all have those fields.
+macro_rules! size_getters {
+    () => {
+        /// Pixel format.
+        #[must_use]
+        pub fn format(&self) -> PixelFormat {
+            self.format
+        }
+
+        /// Width, pixels.
+        #[must_use]
+        pub fn width(&self) -> u32 {
+            self.width
+        }
+
+        /// Height, pixels.
+        #[must_use]
+        pub fn height(&self) -> u32 {
+            self.height
+        }
+    };
+}
+
 /// Pixel layouts the dewarpers read and write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PixelFormat {
@@ -170,6 +193,15 @@ fn check_plane(
     Ok(())
 }
 
+/// The row length of a tightly packed one-plane frame, or why `format` has none.
+fn packed_stride(format: PixelFormat, width: u32) -> std::result::Result<usize, String> {
+    if format.is_yuv() {
+        return Err(format!("{format:?} is not a packed format"));
+    }
+    let (_, _, c) = format.plane_shape(0, width, 1);
+    Ok(width as usize * c)
+}
+
 fn check_size(width: u32, height: u32) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(Error::FrameLayout(format!("empty frame {width}×{height}")));
@@ -218,20 +250,12 @@ impl<'a> Frame<'a> {
 
     /// A tightly packed one-plane frame (RGBA8, RGB8 or Gray8).
     pub fn packed(format: PixelFormat, width: u32, height: u32, data: &'a [u8]) -> Result<Self> {
-        if format.is_yuv() {
-            return Err(Error::FrameLayout(format!(
-                "{format:?} is not a packed format"
-            )));
-        }
-        let (_, _, c) = format.plane_shape(0, width, height);
+        let stride = packed_stride(format, width).map_err(Error::FrameLayout)?;
         Self::new(
             format,
             width,
             height,
-            &[Plane {
-                data,
-                stride: width as usize * c,
-            }],
+            &[Plane { data, stride }],
             YuvColor::default(),
         )
     }
@@ -266,23 +290,7 @@ impl<'a> Frame<'a> {
         )
     }
 
-    /// Pixel format.
-    #[must_use]
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
-
-    /// Width, pixels.
-    #[must_use]
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-
-    /// Height, pixels.
-    #[must_use]
-    pub fn height(&self) -> u32 {
-        self.height
-    }
+    size_getters!();
 
     /// Plane `index`.
     #[must_use]
@@ -410,37 +418,11 @@ impl<'a> FrameMut<'a> {
         height: u32,
         data: &'a mut [u8],
     ) -> Result<Self> {
-        if format.is_yuv() {
-            return Err(Error::OutputLayout(format!(
-                "{format:?} is not a packed format"
-            )));
-        }
-        let (_, _, c) = format.plane_shape(0, width, height);
-        Self::new(
-            format,
-            width,
-            height,
-            [PlaneMut::new(data, width as usize * c)],
-        )
+        let stride = packed_stride(format, width).map_err(Error::OutputLayout)?;
+        Self::new(format, width, height, [PlaneMut::new(data, stride)])
     }
 
-    /// Pixel format.
-    #[must_use]
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
-
-    /// Width, pixels.
-    #[must_use]
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-
-    /// Height, pixels.
-    #[must_use]
-    pub fn height(&self) -> u32 {
-        self.height
-    }
+    size_getters!();
 
     /// The planes (as many as the format has), for writing.
     pub fn planes_mut(&mut self) -> &mut [PlaneMut<'a>] {
@@ -498,23 +480,7 @@ impl FrameBuf {
         })
     }
 
-    /// Pixel format.
-    #[must_use]
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
-
-    /// Width, pixels.
-    #[must_use]
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-
-    /// Height, pixels.
-    #[must_use]
-    pub fn height(&self) -> u32 {
-        self.height
-    }
+    size_getters!();
 
     /// The YUV colour description [`FrameBuf::frame`] carries (BT.601 limited by default).
     #[must_use]
