@@ -418,11 +418,10 @@ fn float(v: f64) -> String {
 fn degrees(rad: f64) -> String {
     let d = rad.to_degrees();
     let mut best: Option<String> = None;
-    let mut bits = d.to_bits() as i64;
-    bits -= 4;
+    // The four floats either side of `d` (next_up/next_down step across zero and the sign,
+    // where raw bit arithmetic would overflow at -0.0).
+    let mut cand = (0..4).fold(d, |c, _| c.next_down());
     for _ in 0..9 {
-        let cand = f64::from_bits(bits as u64);
-        bits += 1;
         // Also try the candidate shortened to 12 significant digits ("30", not
         // "29.999999999999996").
         for c in [cand, format!("{cand:.12e}").parse().unwrap_or(cand)] {
@@ -433,6 +432,7 @@ fn degrees(rad: f64) -> String {
                 }
             }
         }
+        cand = cand.next_up();
     }
     best.unwrap_or_else(|| float(d))
 }
@@ -562,6 +562,15 @@ mod tests {
             let back: f64 = text.parse().unwrap();
             assert_eq!(back.to_radians(), rad, "{deg} → {text}");
             assert_eq!(back, deg, "{deg} → {text}");
+        }
+    }
+
+    #[test]
+    fn degrees_of_signed_zero_and_subnormals() {
+        // -0.0 once overflowed the search for neighbouring floats (CI, proptest).
+        for rad in [-0.0, 0.0, 1e-300, -1e-300] {
+            let back: f64 = degrees(rad).parse().unwrap();
+            assert_eq!(back.to_radians(), rad, "{rad:e}");
         }
     }
 
