@@ -67,6 +67,7 @@ mod mip;
 pub mod model;
 pub mod options;
 pub mod output;
+pub mod redact;
 #[cfg(feature = "video")]
 pub mod video;
 

@@ -262,3 +262,26 @@ mod cli {
         }
     }
 }
+
+/// The CI variant of `scripts/soak.sh`: 40 s of a live stream whose server is killed and
+/// restarted every 10 s — memory, descriptors and threads bounded, each reconnection logged
+/// once, the output finalised on SIGINT (the full run is 10 minutes, see BENCHMARKS.md).
+#[cfg(feature = "cli")]
+#[test]
+fn soak_short() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/soak.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .env("OMNIDEWARP", env!("CARGO_BIN_EXE_omnidewarp"))
+        .env("SOAK_SECONDS", "40")
+        .env("SOAK_PERIOD", "10")
+        .output()
+        .expect("bash runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success() && text.contains("soak: OK"), "{text}");
+}

@@ -53,7 +53,19 @@ impl From<omnidewarp::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    output::note_secrets(&argv);
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap quotes the values it refuses: printed without the secrets.
+        Err(e) if e.use_stderr() => {
+            eprint!("{}", output::clean(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let level = if cli.quiet {
         log::LevelFilter::Error
     } else {
@@ -68,7 +80,7 @@ fn main() -> ExitCode {
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            let line = failure.message.replace('\n', " ");
+            let line = output::clean(&failure.message.replace('\n', " "));
             eprintln!("omnidewarp: error: {line}");
             ExitCode::from(failure.code)
         }

@@ -1,6 +1,7 @@
 //! Files in and out: images (written atomically by the library), the stderr logger.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use omnidewarp::Frame;
 
@@ -16,11 +17,62 @@ impl log::Log for StderrLogger {
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
             let level = record.level().as_str().to_lowercase();
-            eprintln!("omnidewarp: {level}: {}", record.args());
+            eprintln!("omnidewarp: {level}: {}", clean(&record.args().to_string()));
         }
     }
 
     fn flush(&self) {}
+}
+
+/// The secrets of this command line: the credentials and secret query values of every URL
+/// in any argument, every `--header` value and secret-looking `--input-option` values.
+static SECRETS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Notes the secrets of the command line `args`, so that no line this process prints
+/// repeats them ([`clean`]): whatever the argument (`detect`, `--calib`, `-o`, …) and
+/// whatever message quotes it (the library's, clap's, the system's).
+pub fn note_secrets(args: &[String]) {
+    let mut found = Vec::new();
+    let mut header_next = false;
+    let mut option_next = false;
+    for arg in args {
+        let header = if header_next {
+            Some(arg.as_str())
+        } else {
+            arg.strip_prefix("--header=")
+        };
+        let option = if option_next {
+            Some(arg.as_str())
+        } else {
+            arg.strip_prefix("--input-option=")
+        };
+        header_next = arg == "--header";
+        option_next = arg == "--input-option";
+        // `--input-option passphrase=…`: a secret by its key.
+        if let Some((key, value)) = option.and_then(|o| o.split_once('=')) {
+            if omnidewarp::redact::is_secret_key(key) && !value.is_empty() {
+                found.push(value.to_owned());
+            }
+        }
+        let headers: Vec<(String, String)> = header
+            .map(|h| {
+                let (name, value) = h.split_once(':').unwrap_or(("", h));
+                vec![(name.trim().to_owned(), value.trim().to_owned())]
+            })
+            .unwrap_or_default();
+        found.extend(omnidewarp::redact::secrets(arg, &headers));
+    }
+    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    found.dedup();
+    let _ = SECRETS.set(found);
+}
+
+/// `line` without the command line's secrets ([`note_secrets`]).
+pub fn clean(line: &str) -> String {
+    match SECRETS.get() {
+        Some(secrets) => omnidewarp::redact::scrub(line, secrets),
+        None => line.to_owned(),
+    }
 }
 
 /// Sends the library's log lines to stderr, one line each.

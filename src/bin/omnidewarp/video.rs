@@ -211,7 +211,7 @@ fn reporter(bar: Option<ProgressBar>) -> ProgressFn {
                 let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
                 if !p.done && last.elapsed() >= Duration::from_secs(2) {
                     *last = Instant::now();
-                    eprintln!("omnidewarp: {}", describe(p));
+                    eprintln!("omnidewarp: {}", crate::output::clean(&describe(p)));
                 }
             })
         }

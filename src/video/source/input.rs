@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::Result;
+use crate::redact::is_secret_key;
 use crate::video::url::{InputKind, redact, scrub, secrets};
 
 /// How a network input that drops or stalls is retried.
@@ -147,7 +148,16 @@ impl VideoInput {
 
     /// Every secret this input holds, longest first (for scrubbing messages).
     pub(super) fn secrets(&self) -> Vec<String> {
-        secrets(&self.location, &self.headers)
+        let mut all = secrets(&self.location, &self.headers);
+        // An option such as SRT's `passphrase`.
+        all.extend(
+            self.options
+                .iter()
+                .filter(|(k, v)| is_secret_key(k) && !v.is_empty())
+                .map(|(_, v)| v.clone()),
+        );
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        all
     }
 
     /// `what: error` with the location redacted and secrets scrubbed.

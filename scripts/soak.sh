@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Soak test of a live conversion: an HTTP MPEG-TS stream served on 127.0.0.1 by the ffmpeg
+# CLI, its server killed (SIGKILL, mid-frame) and restarted every SOAK_PERIOD seconds, is
+# converted by `omnidewarp convert` for SOAK_SECONDS; then Ctrl-C (SIGINT) finalises it.
+#
+# Checks, each a failure (exit 1) when broken:
+# - memory: the converter's RSS in the last quarter of the run exceeds that of the first
+#   quarter (after a warm-up period) by at most SOAK_RSS_GROWTH_MIB (default 32 MiB);
+# - no leak per reconnect: open file descriptors and threads at the end ≤ those after the
+#   warm-up + 2;
+# - every reconnection is logged once: one "reconnected" line per restart of the server, no
+#   line repeated, and the progress line's reconnect count agrees;
+# - the output is finalised: exit status 130, ffprobe reads it, and its frames plus those
+#   dropped to keep up (`--realtime`) are ≥ 80 % of what the servers sent (their
+#   `-progress`): the input is read at the stream's pace, no queue grows behind it;
+# - the converter ends within 10 s of the signal.
+#
+# Usage: scripts/soak.sh                   (10 minutes, a restart a minute)
+#        SOAK_SECONDS=40 SOAK_PERIOD=10 scripts/soak.sh   (the CI variant, < 1 minute)
+# Env: OMNIDEWARP (the binary; default target/debug/omnidewarp, or $CARGO_TARGET_DIR's),
+#      SOAK_SECONDS, SOAK_PERIOD, SOAK_SAMPLE (RSS sampling, s, default 1),
+#      SOAK_RSS_GROWTH_MIB, SOAK_KEEP=1 (keep the work folder), SOAK_SIZE (output, 1024x256).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_TOTAL=${SOAK_SECONDS:-600}
+PERIOD=${SOAK_PERIOD:-60}
+SAMPLE=${SOAK_SAMPLE:-1}
+GROWTH_MIB=${SOAK_RSS_GROWTH_MIB:-32}
+SIZE=${SOAK_SIZE:-1024x256}
+BIN=${OMNIDEWARP:-${CARGO_TARGET_DIR:-target}/debug/omnidewarp}
+[ -x "$BIN" ] || { echo "soak: no binary at $BIN (cargo build --features cli,video, or set OMNIDEWARP)" >&2; exit 2; }
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { echo "soak: needs ffmpeg and ffprobe" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/omnidewarp-soak.XXXXXX")
+server=""
+converter=""
+cleanup() {
+    [ -n "$server" ] && kill -KILL "$server" 2>/dev/null || true
+    [ -n "$converter" ] && kill -KILL "$converter" 2>/dev/null || true
+    wait 2>/dev/null || true
+    if [ "${SOAK_KEEP:-0}" = 1 ]; then echo "soak: kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port/live.ts"
+ring=assets/synthetic_ring/ring_1440.jpg
+# ring_1440.toml at half size: the stream is 720².
+cat >"$work/calib.toml" <<'EOF'
+format = "omnidewarp-calibration"
+version = 1
+image_size = [720, 720]
+
+[model]
+type = "ring"
+center = [359.5, 359.5]
+radius_inner = 123.125
+radius_outer = 352.8
+elevation_inner_deg = -55.0
+elevation_outer_deg = 60.0
+heading_at_top_deg = 0.0
+mirrored = true
+EOF
+
+listening() { # whether a TCP listener is on 127.0.0.1:$port
+    local hex
+    hex=$(printf '0100007F:%04X' "$port")
+    awk -v a="$hex" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
+}
+
+serve() { # starts the stream server and waits (≤ 20 s) until it listens
+    nice ffmpeg -nostdin -loglevel error -re -loop 1 -framerate 25 -i "$ring" \
+        -vf "scale=720:720,noise=alls=12:allf=t" -c:v libx264 -preset ultrafast \
+        -tune zerolatency -g 25 -pix_fmt yuv420p -f mpegts -progress "$work/sent-$restarts.txt" \
+        -listen 1 "$url" \
+        >/dev/null 2>>"$work/server.log" &
+    server=$!
+    local i
+    for i in $(seq 200); do listening && return 0; sleep 0.1; done
+    echo "soak: the ffmpeg server did not listen on $port" >&2
+    exit 1
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+restarts=0
+serve
+nice "$BIN" convert "$url" --calib "$work/calib.toml" -o "$work/soak.mkv" --band \
+    --size "$SIZE" --preset ultrafast --realtime 2>"$work/convert.log" &
+converter=$!
+
+start=$(date +%s.%N)
+elapsed() { awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
+next_restart=$PERIOD
+echo "t_s rss_kib fds threads" >"$work/samples.txt"
+while :; do
+    t=$(elapsed)
+    awk -v t="$t" -v e="$SECONDS_TOTAL" 'BEGIN { exit !(t >= e) }' && break
+    if ! kill -0 "$converter" 2>/dev/null; then
+        echo "soak: the converter ended early at ${t} s:" >&2
+        cat "$work/convert.log" >&2
+        exit 1
+    fi
+    echo "$t $(rss_kib "$converter") $(fds "$converter") $(threads "$converter")" >>"$work/samples.txt"
+    if awk -v t="$t" -v r="$next_restart" 'BEGIN { exit !(t >= r) }'; then
+        kill -KILL "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+        serve
+        restarts=$((restarts + 1))
+        next_restart=$((next_restart + PERIOD))
+    fi
+    sleep "$SAMPLE"
+done
+
+# Let the last reconnection settle (one period after a restart would be too long for CI).
+sleep 3
+t_signal=$(date +%s.%N)
+kill -INT "$converter"
+status=0
+for _ in $(seq 100); do kill -0 "$converter" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$converter" 2>/dev/null; then
+    echo "soak: the converter ignored SIGINT for 10 s" >&2
+    exit 1
+fi
+wait "$converter" || status=$?
+converter=""
+stop_s=$(awk -v a="$t_signal" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+total_s=$(elapsed)
+
+fail=0
+problem() { echo "soak: FAIL: $*" >&2; fail=1; }
+
+[ "$status" = 130 ] || problem "exit status $status, not 130 (interrupted, finalised)"
+grep -q "interrupted; wrote" "$work/convert.log" || problem "no 'interrupted; wrote … finalised' line"
+grep -qi "panicked" "$work/convert.log" && problem "a panic"
+
+reconnected=$(grep -c "reconnected (attempt" "$work/convert.log" || true)
+[ "$reconnected" = "$restarts" ] || problem "$restarts restarts but $reconnected 'reconnected' lines"
+dups=$(grep -v " fps" "$work/convert.log" | uniq -d | wc -l)
+[ "$dups" = 0 ] || problem "$dups log lines printed twice in a row: $(grep -v ' fps' "$work/convert.log" | uniq -d | head -3)"
+last_count=$(grep -o '[0-9]* reconnects' "$work/convert.log" | tail -1 | awk '{ print $1 }' || true)
+[ -z "$last_count" ] || [ "$last_count" -le "$restarts" ] || problem "progress says $last_count reconnects for $restarts restarts"
+
+frames=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
+    -of csv=p=0 "$work/soak.mkv" 2>/dev/null | tr -dc 0-9)
+frames=${frames:-0}
+dropped=$(grep -o '[0-9]* live frames dropped' "$work/convert.log" | tail -1 | awk '{ print $1 }' || true)
+dropped=${dropped:-0}
+# What the servers sent: the last `frame=` of each one's progress (a loaded machine may
+# encode the stream slower than 25 fps).
+expected=$(for f in "$work"/sent-*.txt; do grep '^frame=' "$f" | tail -1 | cut -d= -f2; done |
+    awk '{ n += $1 } END { print n + 0 }')
+awk -v f="$frames" -v d="$dropped" -v e="$expected" 'BEGIN { exit !(f + d >= 0.8 * e) }' ||
+    problem "$frames frames written + $dropped dropped, expected about $expected taken in"
+
+# Memory: first quarter after a warm-up period vs the last quarter.
+read -r rss_base rss_end rss_max fds_base fds_end thr_base thr_end < <(awk \
+    -v total="$SECONDS_TOTAL" -v warm="$PERIOD" 'NR > 1 {
+        t = $1; q = (total - warm) / 4
+        if (t >= warm && t < warm + q) { if ($2 > b) b = $2; if (fb == "") { fb = $3; tb = $4 } }
+        if (t >= total - q) { if ($2 > e) e = $2 }
+        if ($2 > m) m = $2; fe = $3; te = $4
+    } END { print b + 0, e + 0, m + 0, fb + 0, fe + 0, tb + 0, te + 0 }' "$work/samples.txt")
+growth_kib=$((rss_end - rss_base))
+[ "$growth_kib" -le $((GROWTH_MIB * 1024)) ] ||
+    problem "RSS grew by $((growth_kib / 1024)) MiB (bound $GROWTH_MIB MiB)"
+[ "$fds_end" -le $((fds_base + 2)) ] || problem "file descriptors $fds_base → $fds_end"
+[ "$thr_end" -le $((thr_base + 2)) ] || problem "threads $thr_base → $thr_end"
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+echo "soak: ${total_s} s, $restarts server restarts (SIGKILL) every $PERIOD s, $reconnected reconnects logged," \
+    "$frames frames written + $dropped dropped to keep up (the servers report $expected sent), RSS after warm-up $(mib "$rss_base") MiB, at the end" \
+    "$(mib "$rss_end") MiB, max $(mib "$rss_max") MiB (growth $((growth_kib / 1024)) MiB, bound $GROWTH_MIB)," \
+    "fds $fds_base → $fds_end, threads $thr_base → $thr_end, stopped ${stop_s} s after SIGINT, exit $status"
+if [ "$fail" != 0 ]; then
+    echo "soak: the converter's log:" >&2
+    tail -20 "$work/convert.log" >&2
+    exit 1
+fi
+echo "soak: OK"
