@@ -7,16 +7,27 @@ use rayon::prelude::*;
 
 use super::map::{ExactMap, GridRow, RowPoints, SourcePoint, TileGrid};
 use super::sample::{self, MipChain, PlaneRef, WrapX, sample_lod, to_u8};
+use super::separable::SeparableTile;
 use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut};
 use crate::model::{Tile, View};
 use crate::options::DewarpOptions;
 use crate::{Error, Result};
 
-/// Finds the source points of output positions, by grid or exactly.
+/// How the fast path maps one tile.
+#[derive(Debug, Clone)]
+pub(super) enum TileMapping {
+    /// Exact separable tables (panoramas from radially symmetric models).
+    Separable(SeparableTile),
+    /// The coarse grid.
+    Grid(TileGrid),
+}
+
+/// Finds the source points of output positions, by table, grid or exactly.
 pub(super) struct Mapper<'a> {
     pub map: &'a ExactMap<'a>,
     pub tiles: &'a [Tile],
-    pub grids: Option<&'a [TileGrid]>,
+    /// One per tile; `None` maps every pixel exactly (the oracle).
+    pub mappings: Option<&'a [TileMapping]>,
     /// Map exactly where a grid point lies near a nearest-pixel rounding boundary.
     pub snap_safe: bool,
 }
@@ -32,11 +43,12 @@ impl Mapper<'_> {
             .filter(|(_, t)| py >= t.y0 as f32 && py < (t.y0 + t.height) as f32)
             .map(|(k, tile)| {
                 let ly = y - tile.y0 as f32;
-                Span {
-                    tile,
-                    ly,
-                    grid: self.grids.map(|grids| grids[k].row(ly)),
-                }
+                let mapping = match self.mappings.map(|m| &m[k]) {
+                    None => SpanMapping::Exact,
+                    Some(TileMapping::Grid(grid)) => SpanMapping::Grid(grid.row(ly)),
+                    Some(TileMapping::Separable(tables)) => SpanMapping::Separable(tables),
+                };
+                Span { tile, ly, mapping }
             })
             .collect();
         RowMapper {
@@ -52,8 +64,14 @@ struct Span<'a> {
     tile: &'a Tile,
     /// The row's tile-local y.
     ly: f32,
-    /// The grid along the row, or `None` for exact mapping.
-    grid: Option<GridRow<'a>>,
+    mapping: SpanMapping<'a>,
+}
+
+/// How one span of a row is mapped.
+enum SpanMapping<'a> {
+    Exact,
+    Grid(GridRow<'a>),
+    Separable(&'a SeparableTile),
 }
 
 /// Source points along one output row.
@@ -77,9 +95,14 @@ impl RowMapper<'_> {
             start = first_failing(start..n, |i| column(i) <= x0 - 1.0);
             let end = first_failing(start..n, |i| column(i) < end_x);
             let local = |i: usize| x_of(i) - x0;
-            match &span.grid {
-                Some(grid) => grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out),
-                None => {
+            match &span.mapping {
+                SpanMapping::Grid(grid) => {
+                    grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out);
+                }
+                SpanMapping::Separable(tables) => {
+                    tables.fill(self.map, start..end, local, span.ly, out);
+                }
+                SpanMapping::Exact => {
                     for i in start..end {
                         out.set(
                             i,

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `dewarp.rs` | per output format: map each pixel, sample, write | `shaders/dewarp.wgsl` |
 //! | `map.rs` | output pixel → source point: exact, and the coarse grid | `shaders/map.wgsl` |
+//! | `separable.rs` | exact per-row × per-column tables for panoramas of radial models | — |
 //! | `sample.rs` | nearest / bilinear / bicubic / mip sampling of a plane | `shaders/sample.wgsl` |
 //! | `render.rs` | the forward renderer (a mirror frame from a panorama) | — |
 
@@ -12,6 +13,7 @@ mod dewarp;
 pub(crate) mod map;
 mod render;
 pub(crate) mod sample;
+mod separable;
 
 pub use render::render_mirror;
 
@@ -21,9 +23,10 @@ use crate::Result;
 use crate::frame::{Frame, FrameMut};
 use crate::model::{Calibration, Tile, View};
 use crate::options::DewarpOptions;
-use dewarp::{Mapper, run};
+use dewarp::{Mapper, TileMapping, run};
 use map::{ExactMap, RowPoints, TileGrid};
 use sample::MipChain;
+use separable::SeparableTile;
 
 /// Geometry that depends only on the frame size and the view, cached between frames.
 #[derive(Debug, Clone)]
@@ -33,7 +36,8 @@ struct Geometry {
     /// Whether the grid carries lods.
     antialias: bool,
     calibration: Calibration,
-    grids: Vec<TileGrid>,
+    /// One per tile of the view.
+    mappings: Vec<TileMapping>,
 }
 
 /// A reusable CPU dewarper: caches the calibration scaled to the frame size, the mapping grid
@@ -124,29 +128,40 @@ impl CpuDewarper {
         if stale {
             let calibration = self.calibration.scaled_to(key.0, key.1)?;
             let map = ExactMap::new(&calibration);
-            let grids = self
+            let aa = self.options.antialias;
+            let mappings = self
                 .view
                 .tiles()
                 .into_iter()
-                .map(|tile| TileGrid::build(&map, tile, self.options.antialias))
+                .map(|tile| match SeparableTile::build(&map, tile, aa) {
+                    Some(tables) => TileMapping::Separable(tables),
+                    None => TileMapping::Grid(TileGrid::build(&map, tile, aa)),
+                })
                 .collect();
             self.geometry = Some(Geometry {
                 frame: key,
                 view: self.view,
                 antialias: self.options.antialias,
                 calibration,
-                grids,
+                mappings,
             });
         }
         let Some(geometry) = self.geometry.as_ref() else {
             unreachable!("geometry was just built")
         };
         let map = ExactMap::new(&geometry.calibration);
-        let tiles: Vec<Tile> = geometry.grids.iter().map(|g| g.tile).collect();
+        let tiles: Vec<Tile> = geometry
+            .mappings
+            .iter()
+            .map(|m| match m {
+                TileMapping::Separable(t) => t.tile,
+                TileMapping::Grid(g) => g.tile,
+            })
+            .collect();
         let mapper = Mapper {
             map: &map,
             tiles: &tiles,
-            grids: Some(&geometry.grids),
+            mappings: Some(&geometry.mappings),
             snap_safe: self.options.interpolation == crate::options::Interpolation::Nearest,
         };
         run(&mapper, &self.view, &self.options, &mut self.mips, src, dst)
@@ -154,12 +169,18 @@ impl CpuDewarper {
 
     /// Largest distance, in frame pixels, between the grid-interpolated and the exact source
     /// positions measured at cell centres when the current grid was built (`None` before the
-    /// first frame).
+    /// first frame; 0 where every tile is mapped by exact separable tables).
     #[must_use]
     pub fn grid_error(&self) -> Option<f64> {
-        self.geometry
-            .as_ref()
-            .map(|g| g.grids.iter().map(|t| t.measured_error).fold(0.0, f64::max))
+        self.geometry.as_ref().map(|g| {
+            g.mappings
+                .iter()
+                .map(|m| match m {
+                    TileMapping::Separable(_) => 0.0,
+                    TileMapping::Grid(grid) => grid.measured_error,
+                })
+                .fold(0.0, f64::max)
+        })
     }
 }
 
@@ -191,7 +212,7 @@ fn with_exact_mapper<T>(
     Ok(f(&Mapper {
         map: &map,
         tiles: &tiles,
-        grids: None,
+        mappings: None,
         snap_safe: false,
     }))
 }
