@@ -32,8 +32,7 @@ fn ring_2880() -> Calibration {
 /// A frame with detail at every scale (so sampling is not flattered by flat areas).
 fn frame(format: PixelFormat, size: u32) -> FrameBuf {
     let mut buf = FrameBuf::new(format, size, size).expect("frame");
-    let mut frame = buf.frame_mut();
-    for (k, plane) in frame.planes_mut().iter_mut().enumerate() {
+    for (k, plane) in buf.frame_mut().planes_mut().iter_mut().enumerate() {
         for (j, row) in plane.rows_mut().enumerate() {
             for (i, v) in row.iter_mut().enumerate() {
                 let (x, y) = (i as f64, j as f64);
@@ -42,7 +41,6 @@ fn frame(format: PixelFormat, size: u32) -> FrameBuf {
             }
         }
     }
-    drop(frame);
     buf
 }
 
