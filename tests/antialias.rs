@@ -23,7 +23,7 @@ fn synthetic_frame(size: u32) -> image::RgbaImage {
         let (x, y) = (f64::from(i), f64::from(j));
         let r2 = (x - cx).powi(2) + (y - cy).powi(2);
         let zone = 128.0 + 110.0 * (std::f64::consts::PI * r2 / l).cos();
-        let checker = if (i / cell + j / cell) % 2 == 0 {
+        let checker = if (i / cell + j / cell).is_multiple_of(2) {
             60
         } else {
             196
