@@ -5,16 +5,19 @@
 //! |---|---|---|
 //! | `dewarp.rs` | per output format: map each pixel, sample, write | `shaders/dewarp.wgsl` |
 //! | `map.rs` | output pixel → source point: exact, and the coarse grid | `shaders/map.wgsl` |
+//! | `kernels/` | fixed-point bilinear rows per format, scalar and AVX2, chosen at run time | `shaders/sample.wgsl` |
 //! | `separable.rs` | exact per-row × per-column tables for panoramas of radial models | — |
 //! | `sample.rs` | nearest / bilinear / bicubic / mip sampling of a plane | `shaders/sample.wgsl` |
 //! | `render.rs` | the forward renderer (a mirror frame from a panorama) | — |
 
 mod dewarp;
+mod kernels;
 pub(crate) mod map;
 mod render;
 pub(crate) mod sample;
 mod separable;
 
+pub use kernels::CpuLevel;
 pub use render::render_mirror;
 
 use rayon::prelude::*;
@@ -71,11 +74,14 @@ pub struct CpuDewarper {
     options: DewarpOptions,
     geometry: Option<Geometry>,
     mips: [MipChain; 3],
+    level: CpuLevel,
 }
 
 impl CpuDewarper {
     /// A dewarper for frames of any size (the calibration is scaled to each frame's size);
-    /// the calibration's model and the view are checked here.
+    /// the calibration's model and the view are checked here. Its kernels run at
+    /// [`CpuLevel::from_env`] (the best this CPU has unless `OMNIDEWARP_CPU_LEVEL` names one;
+    /// a bad name is an error here).
     pub fn new(calibration: Calibration, view: View, options: DewarpOptions) -> Result<Self> {
         calibration.model.validate()?;
         view.validate()?;
@@ -85,7 +91,22 @@ impl CpuDewarper {
             options,
             geometry: None,
             mips: Default::default(),
+            level: CpuLevel::from_env()?,
         })
+    }
+
+    /// The sampling kernels' instruction-set level.
+    #[must_use]
+    pub fn cpu_level(&self) -> CpuLevel {
+        self.level
+    }
+
+    /// Forces the kernels' level (all levels give the same bytes; tests and benchmarks run
+    /// each); an error where this CPU lacks it.
+    pub fn set_cpu_level(&mut self, level: CpuLevel) -> Result<()> {
+        level.check()?;
+        self.level = level;
+        Ok(())
     }
 
     /// The current view.
@@ -163,6 +184,7 @@ impl CpuDewarper {
             tiles: &tiles,
             mappings: Some(&geometry.mappings),
             snap_safe: self.options.interpolation == crate::options::Interpolation::Nearest,
+            kernel: Some(self.level),
         };
         run(&mapper, &self.view, &self.options, &mut self.mips, src, dst)
     }
@@ -214,6 +236,7 @@ fn with_exact_mapper<T>(
         tiles: &tiles,
         mappings: None,
         snap_safe: false,
+        kernel: None,
     }))
 }
 
