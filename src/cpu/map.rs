@@ -123,7 +123,7 @@ impl<'a> ExactMap<'a> {
 }
 
 /// Level of detail meaning "no minification" where no footprint could be measured.
-const NO_LOD: f32 = -16.0;
+pub(crate) const NO_LOD: f32 = -16.0;
 
 /// `log2(footprint)`, at least [`NO_LOD`].
 fn lod_of(footprint: f64) -> f32 {
