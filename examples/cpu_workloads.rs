@@ -7,11 +7,14 @@
 //! - W3: W2 with the yaw turned +1° before every frame (the mapping is rebuilt each time).
 //!
 //! `cargo run --release --example cpu_workloads -- [--threads N] [--runs N] [--format rgb8|rgba8|gray8|i420]
-//! [--antialias] [--only W1,W2] [--psnr]`
+//! [--antialias] [--level scalar|avx2] [--only W1,W2] [--psnr] [--export DIR]`
 //!
 //! Prints one line per workload: `NAME ms=MEDIAN mpx_s=… [psnr=… max=…]` (median of `runs`
 //! calls after one warm-up call; `--psnr` compares one output with the exact per-pixel oracle,
-//! `dewarp_reference`).
+//! `dewarp_reference`). `--export DIR` writes what peers need to do the same job, raw:
+//! `frame.raw` (the source, packed), and per workload `NAME_map.f32` (the exact source
+//! position of every output pixel, x and y interleaved, little-endian, NaN outside the
+//! content) and `NAME_oracle.raw` (the oracle's output).
 
 use std::time::Instant;
 
@@ -82,6 +85,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (mut threads, mut runs, mut format) = (2usize, 21usize, PixelFormat::Rgb8);
     let (mut antialias, mut psnr, mut only) = (false, false, None::<String>);
+    let mut level = None::<omnidewarp::cpu::CpuLevel>;
+    let mut export = None::<std::path::PathBuf>;
     while let Some(arg) = args.next() {
         let mut value = || args.next().expect("flag needs a value");
         match arg.as_str() {
@@ -97,8 +102,10 @@ fn main() {
                 }
             }
             "--antialias" => antialias = true,
+            "--level" => level = Some(value().parse().expect("--level scalar|avx2")),
             "--psnr" => psnr = true,
             "--only" => only = Some(value()),
+            "--export" => export = Some(value().into()),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -119,10 +126,37 @@ fn main() {
             continue;
         }
         let mut dewarper = CpuDewarper::new(calibration.clone(), view, options).expect("dewarper");
+        if let Some(level) = level {
+            dewarper.set_cpu_level(level).expect("level");
+        }
         let mut out = FrameBuf::new(format, view.width, view.height).expect("output");
         dewarper
             .dewarp(&src.frame(), &mut out.frame_mut())
             .expect("dewarp");
+        if let Some(dir) = &export {
+            std::fs::create_dir_all(dir).expect("export dir");
+            let frame: Vec<u8> = (0..format.plane_count())
+                .flat_map(|k| src.plane(k).to_vec())
+                .collect();
+            std::fs::write(dir.join("frame.raw"), frame).expect("write frame");
+            let map =
+                omnidewarp::source_positions(&calibration, &view, (2880, 2880)).expect("positions");
+            let bytes: Vec<u8> = map.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(dir.join(format!("{name}_map.f32")), bytes).expect("write map");
+            let mut exact = FrameBuf::new(format, view.width, view.height).expect("output");
+            dewarp_reference(
+                &calibration,
+                &view,
+                &options,
+                &src.frame(),
+                &mut exact.frame_mut(),
+            )
+            .expect("oracle");
+            let oracle: Vec<u8> = (0..format.plane_count())
+                .flat_map(|k| exact.plane(k).to_vec())
+                .collect();
+            std::fs::write(dir.join(format!("{name}_oracle.raw")), oracle).expect("write");
+        }
         let mut times = Vec::with_capacity(runs);
         let mut yaw = 0.0;
         for _ in 0..runs {
