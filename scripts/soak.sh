@@ -69,16 +69,26 @@ listening() { # whether a TCP listener is on 127.0.0.1:$port
     awk -v a="$hex" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
 }
 
-serve() { # starts the stream server and waits (≤ 20 s) until it listens
+start_server() {
     nice ffmpeg -nostdin -loglevel error -re -loop 1 -framerate 25 -i "$ring" \
         -vf "scale=720:720,noise=alls=12:allf=t" -c:v libx264 -preset ultrafast \
         -tune zerolatency -g 25 -pix_fmt yuv420p -f mpegts -progress "$work/sent-$restarts.txt" \
         -listen 1 "$url" \
         >/dev/null 2>>"$work/server.log" &
     server=$!
+}
+
+serve() { # starts the stream server and waits (≤ 60 s) until it listens
+    start_server
     local i
-    for i in $(seq 200); do listening && return 0; sleep 0.1; done
-    echo "soak: the ffmpeg server did not listen on $port" >&2
+    for i in $(seq 600); do
+        listening && return 0
+        # A server that could not bind yet (the killed one's port) is started again.
+        kill -0 "$server" 2>/dev/null || start_server
+        sleep 0.1
+    done
+    echo "soak: the ffmpeg server did not listen on $port within 60 s:" >&2
+    tail -5 "$work/server.log" >&2
     exit 1
 }
 
