@@ -1,14 +1,27 @@
-//! CPU backend throughput: static views, a view that pans every frame, YUV planes, and
-//! `memcpy` of the output size as the memory-bandwidth yardstick.
+//! CPU backend throughput on issue 11's workloads, per SIMD level, pixel format and input
+//! size, with `memcpy` of the output size as the memory-bandwidth yardstick:
+//!
+//! - W1: 4096×2048 equirect (full sphere), W1b: 4096×1024 band panorama (+60°..−55°),
+//!   W2: 1920×1080 perspective 90° on the horizon, W3: W2 with the yaw +1° before every frame
+//!   (the mapping is rebuilt each time: W3 − W2 is the mapping stage's cost);
+//! - inputs 2880² (DESIGN.md's ring) and 1440²; RGB8, RGBA8, Gray8 and I420 sources;
+//!   bilinear, anti-aliasing off unless the name says `aa`.
+//!
+//! Names: `cpu/<input>/<workload>/<format>/<level>`. Under `cargo test --all-targets` each
+//! runs once on a small input and small views (a smoke test, no timing).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glam::DVec2;
+use omnidewarp::cpu::CpuLevel;
 use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
-use omnidewarp::{
-    CpuDewarper, DewarpOptions, Frame, FrameMut, PixelFormat, Plane, PlaneMut, YuvColor,
-};
+use omnidewarp::{CpuDewarper, DewarpOptions, FrameBuf, PixelFormat};
+
+/// Whether criterion measures (`cargo bench`) rather than runs each once (`cargo test`).
+fn measuring() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
 
 fn calibration(size: u32) -> Calibration {
     let s = f64::from(size) / 2880.0;
@@ -21,153 +34,88 @@ fn calibration(size: u32) -> Calibration {
     Calibration::new((size, size), CameraModel::Ring(ring), None).expect("valid calibration")
 }
 
-fn texture(width: u32, height: u32, channels: usize) -> Vec<u8> {
-    (0..width as usize * height as usize * channels)
-        .map(|i| ((i * 7919) ^ (i >> 5)) as u8)
-        .collect()
+fn source(format: PixelFormat, size: u32) -> FrameBuf {
+    let mut buf = FrameBuf::new(format, size, size).expect("frame");
+    for plane in buf.frame_mut().planes_mut().iter_mut() {
+        for (j, row) in plane.rows_mut().enumerate() {
+            for (i, v) in row.iter_mut().enumerate() {
+                *v = ((i * 7919) ^ (j * 31) ^ (i >> 5)) as u8;
+            }
+        }
+    }
+    buf
 }
 
-fn views() -> Vec<(&'static str, View)> {
-    let band = |w, h| {
-        View::new(
-            Projection::Equirect {
-                top: 60f64.to_radians(),
-                bottom: (-55f64).to_radians(),
-            },
-            Orientation::default(),
-            w,
-            h,
-        )
-        .expect("valid view")
+/// (name, view, pans every frame); sizes divided by `div` for the smoke run.
+fn workloads(div: u32) -> Vec<(&'static str, View, bool)> {
+    let deg = f64::to_radians;
+    let view = |projection, w: u32, h: u32| {
+        View::new(projection, Orientation::default(), w / div, h / div).expect("valid view")
     };
+    let perspective = view(Projection::Perspective { fov: deg(90.0) }, 1920, 1080);
     vec![
-        ("equirect_4096x1308", band(4096, 1308)),
         (
-            "perspective_1920x1080",
-            View::new(
-                Projection::Perspective {
-                    fov: 90f64.to_radians(),
+            "W1",
+            view(
+                Projection::Equirect {
+                    top: deg(90.0),
+                    bottom: deg(-90.0),
                 },
-                Orientation {
-                    yaw: 0.5,
-                    pitch: 0.1,
-                    roll: 0.0,
-                },
-                1920,
-                1080,
-            )
-            .expect("valid view"),
+                4096,
+                2048,
+            ),
+            false,
         ),
+        (
+            "W1b",
+            view(
+                Projection::Equirect {
+                    top: deg(60.0),
+                    bottom: deg(-55.0),
+                },
+                4096,
+                1024,
+            ),
+            false,
+        ),
+        ("W2", perspective, false),
+        ("W3", perspective, true),
     ]
 }
 
-fn rgba(c: &mut Criterion) {
-    let size = 2880;
-    let src = texture(size, size, 4);
-    let frame = Frame::packed(PixelFormat::Rgba8, size, size, &src).expect("frame");
-    let mut group = c.benchmark_group("cpu_rgba_2880");
+fn bench_one(
+    c: &mut Criterion,
+    input: u32,
+    format: PixelFormat,
+    level: CpuLevel,
+    antialias: bool,
+    div: u32,
+) {
+    let src = source(format, input);
+    let mut group = c.benchmark_group(format!("cpu/{input}"));
     group.sample_size(10);
-    for (name, view) in views() {
-        let pixels = u64::from(view.width * view.height);
-        group.throughput(Throughput::Elements(pixels));
-        let mut out = vec![0u8; pixels as usize * 4];
-        for (aa, label) in [(false, "bilinear"), (true, "bilinear_aa")] {
-            let options = DewarpOptions::default().with_antialias(aa);
-            let mut dewarper = CpuDewarper::new(calibration(size), view, options).unwrap();
-            group.bench_function(format!("{name}/{label}"), |b| {
-                b.iter(|| {
-                    let mut dst =
-                        FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut out)
-                            .expect("output");
-                    dewarper
-                        .dewarp(black_box(&frame), &mut dst)
-                        .expect("dewarp");
-                });
-            });
-        }
-        // The interactive case: a new yaw every frame (grid rebuilt each time).
-        let options = DewarpOptions::default().with_antialias(false);
-        let mut dewarper = CpuDewarper::new(calibration(size), view, options).unwrap();
-        let mut yaw = 0.0;
-        group.bench_function(format!("{name}/bilinear_panning"), |b| {
-            b.iter(|| {
-                yaw += 0.01;
-                let mut v = view;
-                v.orientation.yaw = yaw;
-                dewarper.set_view(v).expect("view");
-                let mut dst =
-                    FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut out)
-                        .expect("output");
-                dewarper
-                    .dewarp(black_box(&frame), &mut dst)
-                    .expect("dewarp");
-            });
-        });
-        let copy_src = vec![1u8; pixels as usize * 4];
-        group.bench_function(format!("{name}/memcpy_of_output"), |b| {
-            b.iter(|| out.copy_from_slice(black_box(&copy_src)));
-        });
-    }
-    group.finish();
-}
-
-fn i420(c: &mut Criterion) {
-    let size = 2880u32;
-    let chroma = size.div_ceil(2);
-    let (y, u, v) = (
-        texture(size, size, 1),
-        texture(chroma, chroma, 1),
-        texture(chroma, chroma, 1),
-    );
-    let frame = Frame::new(
-        PixelFormat::I420,
-        size,
-        size,
-        &[
-            Plane {
-                data: &y,
-                stride: size as usize,
-            },
-            Plane {
-                data: &u,
-                stride: chroma as usize,
-            },
-            Plane {
-                data: &v,
-                stride: chroma as usize,
-            },
-        ],
-        YuvColor::default(),
-    )
-    .expect("frame");
-    let mut group = c.benchmark_group("cpu_i420_2880");
-    group.sample_size(10);
-    for (name, view) in views() {
-        let (w, h) = (view.width, view.height);
-        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        group.throughput(Throughput::Elements(u64::from(w * h)));
-        let (mut oy, mut ou, mut ov) = (
-            vec![0u8; (w * h) as usize],
-            vec![0u8; (cw * ch) as usize],
-            vec![0u8; (cw * ch) as usize],
+    for (name, view, panning) in workloads(div) {
+        group.throughput(Throughput::Elements(u64::from(view.width * view.height)));
+        let options = DewarpOptions::default().with_antialias(antialias);
+        let mut dewarper = CpuDewarper::new(calibration(input), view, options).expect("dewarper");
+        dewarper.set_cpu_level(level).expect("level");
+        let mut out = FrameBuf::new(format, view.width, view.height).expect("output");
+        let label = format!(
+            "{name}/{}{}/{level}",
+            format!("{format:?}").to_lowercase(),
+            if antialias { "_aa" } else { "" }
         );
-        let options = DewarpOptions::default().with_antialias(false);
-        let mut dewarper = CpuDewarper::new(calibration(size), view, options).unwrap();
-        group.bench_function(format!("{name}/i420_to_i420"), |b| {
+        let mut yaw = 0.0;
+        group.bench_function(label, |b| {
             b.iter(|| {
-                let mut dst = FrameMut::new(
-                    PixelFormat::I420,
-                    w,
-                    h,
-                    vec![
-                        PlaneMut::new(&mut oy, w as usize),
-                        PlaneMut::new(&mut ou, cw as usize),
-                        PlaneMut::new(&mut ov, cw as usize),
-                    ],
-                )
-                .expect("output");
+                if panning {
+                    yaw += 1f64.to_radians();
+                    let mut v = view;
+                    v.orientation.yaw = yaw;
+                    dewarper.set_view(v).expect("view");
+                }
                 dewarper
-                    .dewarp(black_box(&frame), &mut dst)
+                    .dewarp(black_box(&src.frame()), &mut out.frame_mut())
                     .expect("dewarp");
             });
         });
@@ -175,5 +123,36 @@ fn i420(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, rgba, i420);
+fn cpu(c: &mut Criterion) {
+    let (big, small, div) = if measuring() {
+        (2880, 1440, 1)
+    } else {
+        (360, 180, 16)
+    };
+    let levels: Vec<CpuLevel> = CpuLevel::ALL
+        .into_iter()
+        .filter(|l| l.supported())
+        .collect();
+    let best = CpuLevel::detect();
+    for &level in &levels {
+        bench_one(c, big, PixelFormat::Rgb8, level, false, div);
+    }
+    for format in [PixelFormat::Rgba8, PixelFormat::Gray8, PixelFormat::I420] {
+        bench_one(c, big, format, best, false, div);
+    }
+    bench_one(c, big, PixelFormat::Rgb8, best, true, div);
+    bench_one(c, small, PixelFormat::Rgb8, best, false, div);
+    // The yardstick: copying an RGB8 output of W1's size.
+    let (w, h) = (4096 / div, 2048 / div);
+    let from = vec![1u8; (w * h * 3) as usize];
+    let mut to = vec![0u8; from.len()];
+    let mut group = c.benchmark_group("cpu/memcpy");
+    group.throughput(Throughput::Elements(u64::from(w * h)));
+    group.bench_function("W1_rgb8_output", |b| {
+        b.iter(|| to.copy_from_slice(black_box(&from)));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, cpu);
 criterion_main!(benches);

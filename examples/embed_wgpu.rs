@@ -146,8 +146,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         queue.submit([encoder.finish()]);
     }
 
-    // Check and save what the host's texture holds.
-    let pixels = read_back(&device, &queue, &target)?;
+    // Check and save what the host's texture holds (read back as RGBA8 by the library's
+    // one readback).
+    let frame = omnidewarp::gpu::read_texture(&device, &queue, &target)?;
+    let pixels = frame.plane(0);
     let at = |x: u32, y: u32| &pixels[((y * SIZE.0 + x) * 4) as usize..][..4];
     let background = at(5, 5).to_vec();
     let inside = |(x0, y0): (u32, u32), view: &View| {
@@ -170,51 +172,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("the views are not where the host asked for them".into());
     }
     std::fs::create_dir_all("target")?;
-    image::RgbaImage::from_raw(SIZE.0, SIZE.1, pixels)
-        .ok_or("bad readback size")?
-        .save("target/embed_wgpu.png")?;
+    omnidewarp::output::save_image(&frame.frame(), Path::new("target/embed_wgpu.png"))?;
     println!("saved target/embed_wgpu.png");
     Ok(())
-}
-
-/// The host's texture as tightly packed RGBA rows.
-fn read_back(
-    device: &wgpu::Device,
-    queue: &wgpu::Queue,
-    texture: &wgpu::Texture,
-) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-    let (w, h) = (texture.width(), texture.height());
-    let padded =
-        (w * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("host readback"),
-        size: u64::from(padded * h),
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut encoder = device.create_command_encoder(&Default::default());
-    encoder.copy_texture_to_buffer(
-        texture.as_image_copy(),
-        wgpu::TexelCopyBufferInfo {
-            buffer: &buffer,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(padded),
-                rows_per_image: Some(h),
-            },
-        },
-        texture.size(),
-    );
-    queue.submit([encoder.finish()]);
-    let (tx, rx) = std::sync::mpsc::channel();
-    buffer
-        .slice(..)
-        .map_async(wgpu::MapMode::Read, move |r| drop(tx.send(r)));
-    device.poll(wgpu::PollType::wait_indefinitely())?;
-    rx.recv()??;
-    let data = buffer.slice(..).get_mapped_range()?;
-    Ok(data
-        .chunks(padded as usize)
-        .flat_map(|row| row[..(w * 4) as usize].to_vec())
-        .collect())
 }

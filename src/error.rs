@@ -59,6 +59,10 @@ pub enum Error {
     /// the input or output with any credentials redacted.
     #[error("video: {0}")]
     Video(String),
+    /// A cancel flag (Ctrl-C, SIGTERM: [`crate::output::interrupt_flag`]) stopped the work
+    /// before it produced anything; nothing was written.
+    #[error("interrupted before any output was written")]
+    Interrupted,
     /// The interrupt (Ctrl-C, SIGTERM) handler could not be installed.
     #[error("cannot install the interrupt handler: {0}")]
     Signal(String),

@@ -47,11 +47,6 @@
 //! | CPU | [`CpuDewarper`] | the exact oracle [`dewarp_reference`] and a grid fast path, rows in parallel |
 //! | GPU (feature `gpu`) | `GpuDewarper` | WGSL twins of the CPU code on `wgpu` (re-exported); its own headless device or the caller's, frames or textures in, RGBA8 buffers or the caller's render pass out |
 
-// The crate's own GPU tests share `tests/gpu_common` with the integration tests, which
-// name the crate `omnidewarp`.
-#[cfg(test)]
-extern crate self as omnidewarp;
-
 #[macro_use]
 mod macros;
 

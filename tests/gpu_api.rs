@@ -125,11 +125,16 @@ fn render_to_a_callers_target_at_an_origin() {
         let mut encoder = f.device.create_command_encoder(&Default::default());
         gpu.render_to(&mut encoder, &view, [17, 9]).unwrap();
         f.queue.submit([encoder.finish()]);
-        let mut got = gpu_common::read_texture(&f.device, &f.queue, &target);
-        if format == wgpu::TextureFormat::Bgra8Unorm {
-            got.chunks_mut(4).for_each(|p| p.swap(0, 2));
-        }
-        let (inner, untouched) = crop(&got, 200, [17, 9], (f.view.width, f.view.height), MAGENTA);
+        // BGRA comes back as RGBA.
+        let got = omnidewarp::gpu::read_texture(&f.device, &f.queue, &target).unwrap();
+        assert_eq!(got.format(), PixelFormat::Rgba8);
+        let (inner, untouched) = crop(
+            got.plane(0),
+            200,
+            [17, 9],
+            (f.view.width, f.view.height),
+            MAGENTA,
+        );
         assert!(untouched, "{format:?}: pixels outside the view changed");
         let d = gpu_common::diff(&inner, &expected, 4);
         eprintln!("{format:?}: max |Δ| {} vs readback", d.max);
@@ -168,9 +173,9 @@ fn draw_inside_the_callers_render_pass() {
         gpu.draw(&mut pass, [150, 5]).unwrap();
     }
     f.queue.submit([encoder.finish()]);
-    let got = gpu_common::read_texture(&f.device, &f.queue, &target);
+    let got = omnidewarp::gpu::read_texture(&f.device, &f.queue, &target).unwrap();
     let (inner, untouched) = crop(
-        &got,
+        got.plane(0),
         300,
         [150, 5],
         (f.view.width, f.view.height),
@@ -271,6 +276,72 @@ fn readback_handles_odd_widths_and_padded_rows() {
                 row[width as usize * 4..].iter().all(|b| *b == 7),
                 "width {width}: padding written"
             );
+        }
+    }
+}
+
+#[test]
+fn read_texture_returns_rgba_or_gray_and_refuses_what_it_cannot_read() {
+    use omnidewarp::gpu::read_texture;
+    let Some(f) = fixture() else { return };
+    // 67 texels wide: rows padded to 256 bytes in the copy, tight in the frame.
+    let (w, h) = (67u32, 5u32);
+    let rgba: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
+    let copy = wgpu::TextureUsages::COPY_SRC;
+    for format in [
+        wgpu::TextureFormat::Rgba8Unorm,
+        wgpu::TextureFormat::Rgba8UnormSrgb,
+        wgpu::TextureFormat::Bgra8Unorm,
+        wgpu::TextureFormat::Bgra8UnormSrgb,
+    ] {
+        let texture = gpu_common::texture_with(&f.device, &f.queue, format, (w, h), copy, &rgba);
+        let got = read_texture(&f.device, &f.queue, &texture).unwrap();
+        assert_eq!(
+            (got.format(), got.width(), got.height()),
+            (PixelFormat::Rgba8, w, h)
+        );
+        let mut expected = rgba.clone();
+        if matches!(
+            format,
+            wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
+        ) {
+            expected.chunks_mut(4).for_each(|p| p.swap(0, 2));
+        }
+        assert!(got.plane(0) == expected.as_slice(), "{format:?}");
+    }
+    let gray = &rgba[..(w * h) as usize];
+    let texture = gpu_common::texture_with(
+        &f.device,
+        &f.queue,
+        wgpu::TextureFormat::R8Unorm,
+        (w, h),
+        copy,
+        gray,
+    );
+    let got = read_texture(&f.device, &f.queue, &texture).unwrap();
+    assert_eq!(got.format(), PixelFormat::Gray8);
+    assert!(got.plane(0) == gray);
+
+    let no_copy = gpu_common::texture_with(
+        &f.device,
+        &f.queue,
+        wgpu::TextureFormat::Rgba8Unorm,
+        (w, h),
+        wgpu::TextureUsages::TEXTURE_BINDING,
+        &rgba,
+    );
+    let float = gpu_common::texture_with(
+        &f.device,
+        &f.queue,
+        wgpu::TextureFormat::R32Float,
+        (w, h),
+        copy,
+        &vec![0u8; (w * h * 4) as usize],
+    );
+    for (what, texture) in [("COPY_SRC", &no_copy), ("R32Float", &float)] {
+        match read_texture(&f.device, &f.queue, texture) {
+            Err(Error::Gpu(e)) => assert!(e.contains(what), "{e}"),
+            other => panic!("{what}: {:?}", other.map(|_| ())),
         }
     }
 }

@@ -431,3 +431,63 @@ proptest! {
         exercise(CameraModel::Ocam { lens, mount: m }, size, None);
     }
 }
+
+// --- the CPU dewarper: any small view, any finite orientation --------------------------------
+
+fn any_projection() -> impl Strategy<Value = omnidewarp::model::Projection> {
+    use omnidewarp::model::Projection;
+    let band = (-1.5..1.5f64, 0.01..3.0f64).prop_map(|(top, h)| (top, (top - h).max(-FRAC_PI_2)));
+    let fov = 0.01..3.1f64;
+    prop_oneof![
+        band.clone()
+            .prop_map(|(top, bottom)| Projection::Equirect { top, bottom }),
+        band.clone().prop_map(|(top, bottom)| Projection::Cylinder {
+            top: top.clamp(-1.4, 1.4),
+            bottom: bottom.clamp(-1.48, 1.39),
+        }),
+        fov.clone().prop_map(|fov| Projection::Perspective { fov }),
+        (0.01..6.2f64).prop_map(|fov| Projection::Stereographic { fov }),
+        band.prop_map(|(top, bottom)| Projection::DoublePanorama { top, bottom }),
+        fov.prop_map(|fov| Projection::Quad { fov }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The CPU dewarper never panics: any view from 1×1 to 9×9 (invalid ones are refused
+    /// with an error), any finite orientation, every interpolation, anti-aliasing on and off.
+    #[test]
+    fn cpu_dewarp_never_panics(
+        projection in any_projection(),
+        orientation in (finite(), finite(), finite()),
+        size in (1u32..10, 1u32..10),
+        interpolation in 0usize..3,
+        antialias in any::<bool>(),
+    ) {
+        use omnidewarp::model::{Orientation, View};
+        use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameMut, Interpolation, PixelFormat};
+        let ring = RingModel::builder()
+            .center([31.5, 31.5])
+            .radii(8.0, 30.0)
+            .elevations(-0.9, 0.6)
+            .build()
+            .unwrap();
+        let calibration = Calibration::new((64, 64), CameraModel::Ring(ring), None).unwrap();
+        let view = View {
+            projection,
+            orientation: Orientation { yaw: orientation.0, pitch: orientation.1, roll: orientation.2 },
+            width: size.0,
+            height: size.1,
+        };
+        let interpolation = [Interpolation::Nearest, Interpolation::Bilinear, Interpolation::Bicubic][interpolation];
+        let options = DewarpOptions::default().with_interpolation(interpolation).with_antialias(antialias);
+        let src = vec![100u8; 64 * 64 * 3];
+        let src = Frame::packed(PixelFormat::Rgb8, 64, 64, &src).unwrap();
+        let mut out = vec![0u8; (size.0 * size.1 * 3) as usize];
+        if let Ok(mut dewarper) = CpuDewarper::new(calibration, view, options) {
+            let mut dst = FrameMut::packed(PixelFormat::Rgb8, size.0, size.1, &mut out).unwrap();
+            dewarper.dewarp(&src, &mut dst).unwrap();
+        }
+    }
+}

@@ -566,7 +566,7 @@ mod tests {
     }
 
     #[test]
-    fn degrees_of_signed_zero_and_subnormals() {
+    fn degrees_of_signed_zero_and_tiny_angles() {
         // -0.0 once overflowed the search for neighbouring floats (CI, proptest).
         for rad in [-0.0, 0.0, 1e-300, -1e-300] {
             let back: f64 = degrees(rad).parse().unwrap();

@@ -5,20 +5,34 @@
 
 use rayon::prelude::*;
 
+use super::kernels::{self, CpuLevel};
 use super::map::{ExactMap, GridRow, RowPoints, SourcePoint, TileGrid};
 use super::sample::{self, MipChain, PlaneRef, WrapX, sample_lod, to_u8};
+use super::separable::SeparableTile;
 use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut};
 use crate::model::{Tile, View};
-use crate::options::DewarpOptions;
+use crate::options::{DewarpOptions, Interpolation};
 use crate::{Error, Result};
 
-/// Finds the source points of output positions, by grid or exactly.
+/// How the fast path maps one tile.
+#[derive(Debug, Clone)]
+pub(super) enum TileMapping {
+    /// Exact separable tables (panoramas from radially symmetric models).
+    Separable(SeparableTile),
+    /// The coarse grid.
+    Grid(TileGrid),
+}
+
+/// Finds the source points of output positions, by table, grid or exactly.
 pub(super) struct Mapper<'a> {
     pub map: &'a ExactMap<'a>,
     pub tiles: &'a [Tile],
-    pub grids: Option<&'a [TileGrid]>,
+    /// One per tile; `None` maps every pixel exactly (the oracle).
+    pub mappings: Option<&'a [TileMapping]>,
     /// Map exactly where a grid point lies near a nearest-pixel rounding boundary.
     pub snap_safe: bool,
+    /// The fixed-point kernels' level, `None` for the f32 samplers throughout (the oracle).
+    pub kernel: Option<CpuLevel>,
 }
 
 impl Mapper<'_> {
@@ -32,11 +46,12 @@ impl Mapper<'_> {
             .filter(|(_, t)| py >= t.y0 as f32 && py < (t.y0 + t.height) as f32)
             .map(|(k, tile)| {
                 let ly = y - tile.y0 as f32;
-                Span {
-                    tile,
-                    ly,
-                    grid: self.grids.map(|grids| grids[k].row(ly)),
-                }
+                let mapping = match self.mappings.map(|m| &m[k]) {
+                    None => SpanMapping::Exact,
+                    Some(TileMapping::Grid(grid)) => SpanMapping::Grid(grid.row(ly)),
+                    Some(TileMapping::Separable(tables)) => SpanMapping::Separable(tables),
+                };
+                Span { tile, ly, mapping }
             })
             .collect();
         RowMapper {
@@ -52,8 +67,14 @@ struct Span<'a> {
     tile: &'a Tile,
     /// The row's tile-local y.
     ly: f32,
-    /// The grid along the row, or `None` for exact mapping.
-    grid: Option<GridRow<'a>>,
+    mapping: SpanMapping<'a>,
+}
+
+/// How one span of a row is mapped.
+enum SpanMapping<'a> {
+    Exact,
+    Grid(GridRow<'a>),
+    Separable(&'a SeparableTile),
 }
 
 /// Source points along one output row.
@@ -77,9 +98,14 @@ impl RowMapper<'_> {
             start = first_failing(start..n, |i| column(i) <= x0 - 1.0);
             let end = first_failing(start..n, |i| column(i) < end_x);
             let local = |i: usize| x_of(i) - x0;
-            match &span.grid {
-                Some(grid) => grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out),
-                None => {
+            match &span.mapping {
+                SpanMapping::Grid(grid) => {
+                    grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out);
+                }
+                SpanMapping::Separable(tables) => {
+                    tables.fill(self.map, start..end, local, span.ly, out);
+                }
+                SpanMapping::Exact => {
                     for i in start..end {
                         out.set(
                             i,
@@ -246,6 +272,14 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// The kernels' level where they serve: bilinear without anti-aliasing (other
+    /// interpolations and the mip path keep the f32 samplers).
+    fn kernel(&self, mips: Option<&MipChain>) -> Option<CpuLevel> {
+        self.mapper
+            .kernel
+            .filter(|_| mips.is_none() && self.options.interpolation == Interpolation::Bilinear)
+    }
+
     /// A packed source with `C` channels into the same format or RGBA8.
     fn packed<const C: usize>(
         &self,
@@ -260,6 +294,14 @@ impl Context<'_> {
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let (w, h) = self.dst_size;
         let (interpolation, mapper) = (self.options.interpolation, self.mapper);
+        if let Some(level) = self.kernel(mips).filter(|_| d == C) {
+            let fill: [u8; C] = std::array::from_fn(|k| fill[k]);
+            for_each_row(&mut dst.planes_mut()[0], w as usize * C, h, |j, row, p| {
+                mapper.row(j as f32).fill(w as usize, |i| i as f32, p);
+                kernels::bilinear_row::<C>(level, src, &p.x, &p.y, &p.valid, fill, row);
+            });
+            return;
+        }
         for_each_row(
             &mut dst.planes_mut()[0],
             w as usize * d,
@@ -311,32 +353,40 @@ impl Context<'_> {
         let luma_geometry =
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let planes = dst.planes_mut();
-        for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
-            mapper.row(luma_geometry.luma(0, j).1).fill(
-                w as usize,
-                |i| luma_geometry.luma(i, j).0,
-                points,
-            );
-            for (i, out) in row.iter_mut().enumerate() {
-                *out = match points.get(i) {
-                    Some(p) => {
-                        let (sx, sy, lod) = luma_geometry.source(p);
-                        to_u8(
-                            sample_lod::<1>(
-                                luma,
-                                mips[0],
-                                sx,
-                                sy,
-                                lod,
-                                interpolation,
-                                WrapX::Clamp,
-                            )[0],
-                        )
-                    }
-                    None => fy,
-                };
-            }
-        });
+        let kernel = self.kernel(mips[0]);
+        if let Some(level) = kernel {
+            for_each_row(&mut planes[0], w as usize, h, |j, row, p| {
+                mapper.row(j as f32).fill(w as usize, |i| i as f32, p);
+                kernels::bilinear_row::<1>(level, luma, &p.x, &p.y, &p.valid, [fy], row);
+            });
+        } else {
+            for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
+                mapper.row(luma_geometry.luma(0, j).1).fill(
+                    w as usize,
+                    |i| luma_geometry.luma(i, j).0,
+                    points,
+                );
+                for (i, out) in row.iter_mut().enumerate() {
+                    *out = match points.get(i) {
+                        Some(p) => {
+                            let (sx, sy, lod) = luma_geometry.source(p);
+                            to_u8(
+                                sample_lod::<1>(
+                                    luma,
+                                    mips[0],
+                                    sx,
+                                    sy,
+                                    lod,
+                                    interpolation,
+                                    WrapX::Clamp,
+                                )[0],
+                            )
+                        }
+                        None => fy,
+                    };
+                }
+            });
+        }
         let chroma_geometry =
             PlaneGeometry::new(self.dst_size, (cw, ch), self.src_size, (scw, sch));
         let sample_uv = |p: SourcePoint| -> (u8, u8) {
@@ -360,6 +410,16 @@ impl Context<'_> {
                     |i| chroma_geometry.luma(i, j).0,
                     points,
                 );
+                if let Some(level) = kernel.filter(|_| src.format() == PixelFormat::I420) {
+                    let (sx, sy) = chroma_geometry.src_scale;
+                    points.x.iter_mut().for_each(|x| *x = (*x + 0.5) * sx - 0.5);
+                    points.y.iter_mut().for_each(|y| *y = (*y + 0.5) * sy - 0.5);
+                    let (x, y, ok) = (&points.x, &points.y, &points.valid);
+                    let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
+                    kernels::bilinear_row::<1>(level, u, x, y, ok, [fu], &mut u_row[..n]);
+                    kernels::bilinear_row::<1>(level, v, x, y, ok, [fv], &mut v_row[..n]);
+                    return;
+                }
                 for i in 0..n {
                     let (u, v) = points.get(i).map_or((fu, fv), sample_uv);
                     u_row[i] = u;
@@ -424,7 +484,7 @@ fn sample_chroma(
     x: f32,
     y: f32,
     lod: f32,
-    interpolation: crate::options::Interpolation,
+    interpolation: Interpolation,
 ) -> [f32; 2] {
     if src.format() == PixelFormat::Nv12 {
         return sample_lod(

@@ -123,7 +123,7 @@ impl<'a> ExactMap<'a> {
 }
 
 /// Level of detail meaning "no minification" where no footprint could be measured.
-const NO_LOD: f32 = -16.0;
+pub(crate) const NO_LOD: f32 = -16.0;
 
 /// `log2(footprint)`, at least [`NO_LOD`].
 fn lod_of(footprint: f64) -> f32 {
@@ -190,9 +190,10 @@ impl TileGrid {
     }
 
     fn with_step(map: &ExactMap<'_>, tile: Tile, step: u32, with_lod: bool) -> Self {
-        // Node (i, j) sits at tile position ((i − 1)·step, (j − 1)·step).
-        let cols = (tile.width - 1).div_ceil(step) as usize + 3;
-        let rows = (tile.height - 1).div_ceil(step) as usize + 3;
+        // Node (i, j) sits at tile position ((i − 1)·step, (j − 1)·step); at least one cell
+        // each way, so a tile one pixel wide or tall still has the 4 nodes a cubic reads.
+        let cols = (tile.width - 1).div_ceil(step).max(1) as usize + 3;
+        let rows = (tile.height - 1).div_ceil(step).max(1) as usize + 3;
         let s = f64::from(step);
         let position = |i: usize, j: usize| ((i as f64 - 1.0) * s, (j as f64 - 1.0) * s);
         let nodes = (0..rows * cols)

@@ -5,14 +5,19 @@
 //! |---|---|---|
 //! | `dewarp.rs` | per output format: map each pixel, sample, write | `shaders/dewarp.wgsl` |
 //! | `map.rs` | output pixel → source point: exact, and the coarse grid | `shaders/map.wgsl` |
+//! | `kernels/` | fixed-point bilinear rows per format, scalar and AVX2, chosen at run time | `shaders/sample.wgsl` |
+//! | `separable.rs` | exact per-row × per-column tables for panoramas of radial models | — |
 //! | `sample.rs` | nearest / bilinear / bicubic / mip sampling of a plane | `shaders/sample.wgsl` |
 //! | `render.rs` | the forward renderer (a mirror frame from a panorama) | — |
 
 mod dewarp;
+mod kernels;
 pub(crate) mod map;
 mod render;
 pub(crate) mod sample;
+mod separable;
 
+pub use kernels::CpuLevel;
 pub use render::render_mirror;
 
 use rayon::prelude::*;
@@ -21,9 +26,10 @@ use crate::Result;
 use crate::frame::{Frame, FrameMut};
 use crate::model::{Calibration, Tile, View};
 use crate::options::DewarpOptions;
-use dewarp::{Mapper, run};
+use dewarp::{Mapper, TileMapping, run};
 use map::{ExactMap, RowPoints, TileGrid};
 use sample::MipChain;
+use separable::SeparableTile;
 
 /// Geometry that depends only on the frame size and the view, cached between frames.
 #[derive(Debug, Clone)]
@@ -33,7 +39,8 @@ struct Geometry {
     /// Whether the grid carries lods.
     antialias: bool,
     calibration: Calibration,
-    grids: Vec<TileGrid>,
+    /// One per tile of the view.
+    mappings: Vec<TileMapping>,
 }
 
 /// A reusable CPU dewarper: caches the calibration scaled to the frame size, the mapping grid
@@ -67,11 +74,14 @@ pub struct CpuDewarper {
     options: DewarpOptions,
     geometry: Option<Geometry>,
     mips: [MipChain; 3],
+    level: CpuLevel,
 }
 
 impl CpuDewarper {
     /// A dewarper for frames of any size (the calibration is scaled to each frame's size);
-    /// the calibration's model and the view are checked here.
+    /// the calibration's model and the view are checked here. Its kernels run at
+    /// [`CpuLevel::from_env`] (the best this CPU has unless `OMNIDEWARP_CPU_LEVEL` names one;
+    /// a bad name is an error here).
     pub fn new(calibration: Calibration, view: View, options: DewarpOptions) -> Result<Self> {
         calibration.model.validate()?;
         view.validate()?;
@@ -81,7 +91,22 @@ impl CpuDewarper {
             options,
             geometry: None,
             mips: Default::default(),
+            level: CpuLevel::from_env()?,
         })
+    }
+
+    /// The sampling kernels' instruction-set level.
+    #[must_use]
+    pub fn cpu_level(&self) -> CpuLevel {
+        self.level
+    }
+
+    /// Forces the kernels' level (all levels give the same bytes; tests and benchmarks run
+    /// each); an error where this CPU lacks it.
+    pub fn set_cpu_level(&mut self, level: CpuLevel) -> Result<()> {
+        level.check()?;
+        self.level = level;
+        Ok(())
     }
 
     /// The current view.
@@ -124,42 +149,60 @@ impl CpuDewarper {
         if stale {
             let calibration = self.calibration.scaled_to(key.0, key.1)?;
             let map = ExactMap::new(&calibration);
-            let grids = self
+            let aa = self.options.antialias;
+            let mappings = self
                 .view
                 .tiles()
                 .into_iter()
-                .map(|tile| TileGrid::build(&map, tile, self.options.antialias))
+                .map(|tile| match SeparableTile::build(&map, tile, aa) {
+                    Some(tables) => TileMapping::Separable(tables),
+                    None => TileMapping::Grid(TileGrid::build(&map, tile, aa)),
+                })
                 .collect();
             self.geometry = Some(Geometry {
                 frame: key,
                 view: self.view,
                 antialias: self.options.antialias,
                 calibration,
-                grids,
+                mappings,
             });
         }
         let Some(geometry) = self.geometry.as_ref() else {
             unreachable!("geometry was just built")
         };
         let map = ExactMap::new(&geometry.calibration);
-        let tiles: Vec<Tile> = geometry.grids.iter().map(|g| g.tile).collect();
+        let tiles: Vec<Tile> = geometry
+            .mappings
+            .iter()
+            .map(|m| match m {
+                TileMapping::Separable(t) => t.tile,
+                TileMapping::Grid(g) => g.tile,
+            })
+            .collect();
         let mapper = Mapper {
             map: &map,
             tiles: &tiles,
-            grids: Some(&geometry.grids),
+            mappings: Some(&geometry.mappings),
             snap_safe: self.options.interpolation == crate::options::Interpolation::Nearest,
+            kernel: Some(self.level),
         };
         run(&mapper, &self.view, &self.options, &mut self.mips, src, dst)
     }
 
     /// Largest distance, in frame pixels, between the grid-interpolated and the exact source
     /// positions measured at cell centres when the current grid was built (`None` before the
-    /// first frame).
+    /// first frame; 0 where every tile is mapped by exact separable tables).
     #[must_use]
     pub fn grid_error(&self) -> Option<f64> {
-        self.geometry
-            .as_ref()
-            .map(|g| g.grids.iter().map(|t| t.measured_error).fold(0.0, f64::max))
+        self.geometry.as_ref().map(|g| {
+            g.mappings
+                .iter()
+                .map(|m| match m {
+                    TileMapping::Separable(_) => 0.0,
+                    TileMapping::Grid(grid) => grid.measured_error,
+                })
+                .fold(0.0, f64::max)
+        })
     }
 }
 
@@ -191,8 +234,9 @@ fn with_exact_mapper<T>(
     Ok(f(&Mapper {
         map: &map,
         tiles: &tiles,
-        grids: None,
+        mappings: None,
         snap_safe: false,
+        kernel: None,
     }))
 }
 

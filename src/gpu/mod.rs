@@ -21,7 +21,7 @@
 //! |---|---|
 //! | [`FrameMut`] RGBA8 | [`GpuDewarper::dewarp`], [`GpuDewarper::read_output`] |
 //! | [`FrameMut`] I420, from I420 / NV12 frames | [`GpuDewarper::dewarp`]: Y and UV drawn at their own resolutions, read back as planes |
-//! | a caller's texture | [`GpuDewarper::render_to`] (our render pass), or [`GpuDewarper::prepare`] + [`GpuDewarper::draw`] (the caller's render pass) |
+//! | a caller's texture | [`GpuDewarper::render_to`] (our render pass), or [`GpuDewarper::prepare`] + [`GpuDewarper::draw`] (the caller's render pass); [`read_texture`] reads it back into a [`FrameBuf`](crate::FrameBuf) |
 //!
 //! ```no_run
 //! use omnidewarp::gpu::GpuDewarper;
@@ -63,6 +63,7 @@ mod tests;
 use std::collections::HashMap;
 
 pub use device::headless_device;
+pub use readback::read_texture;
 
 use config::DewarpConfig;
 use device::scoped;

@@ -1,12 +1,178 @@
-//! Reading back: our output textures copied into the caller's frames (RGBA8, or I420 as
-//! three planes).
+//! Reading back, the one way textures come back from the GPU: [`Readback`] (a buffer the
+//! texture is copied into, mapped and read row by row) serves our output textures (copied
+//! into the caller's frames: RGBA8, or I420 as three planes) and [`read_texture`] (any
+//! texture of the caller's, into a [`FrameBuf`]).
 
-use super::device::scoped;
+use super::device::{scoped, wait};
 use super::pipelines::Entry;
 use super::resources::Output;
 use super::{GpuDewarper, internal};
-use crate::frame::{FrameMut, PixelFormat};
+use crate::frame::{FrameBuf, FrameMut, PixelFormat};
 use crate::{Error, Result};
+
+/// A buffer that one mip level of a texture is copied into for reading back, with rows
+/// padded to wgpu's 256-byte copy alignment.
+#[derive(Debug)]
+pub(crate) struct Readback {
+    buffer: wgpu::Buffer,
+    /// The size of the level copied, in texels.
+    size: (u32, u32),
+    /// Bytes of one row without and with its padding.
+    row_bytes: u32,
+    padded_row: u32,
+}
+
+impl Readback {
+    /// A readback buffer for a `size` level of a `format` texture.
+    pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat, size: (u32, u32)) -> Self {
+        let row_bytes = size.0 * format.block_copy_size(None).unwrap_or(4);
+        let padded_row = row_bytes.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
+            * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("omnidewarp readback"),
+            size: u64::from(padded_row) * u64::from(size.1),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Self {
+            buffer,
+            size,
+            row_bytes,
+            padded_row,
+        }
+    }
+
+    /// Records the copy of mip level `level` of `texture` (of this buffer's size) into the
+    /// buffer.
+    pub fn encode_copy(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        level: u32,
+    ) {
+        encoder.copy_texture_to_buffer(
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: level,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            wgpu::TexelCopyBufferInfo {
+                buffer: &self.buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(self.padded_row),
+                    rows_per_image: Some(self.size.1),
+                },
+            },
+            wgpu::Extent3d {
+                width: self.size.0,
+                height: self.size.1,
+                depth_or_array_layers: 1,
+            },
+        );
+    }
+
+    /// Maps the buffer (after the copy was submitted), waits, and hands each row (without
+    /// its padding) to `row`.
+    pub fn read(&self, device: &wgpu::Device, mut row: impl FnMut(usize, &[u8])) -> Result<()> {
+        let slice = self.buffer.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            // The receiver lives until the result is read below.
+            let _ = tx.send(r);
+        });
+        wait(device)?;
+        rx.recv()
+            .map_err(|_| Error::Gpu("readback: the map callback never ran".into()))?
+            .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+        {
+            let data = slice
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+            let (w, padded) = (self.row_bytes as usize, self.padded_row as usize);
+            for (j, chunk) in data.chunks(padded).take(self.size.1 as usize).enumerate() {
+                row(j, &chunk[..w]);
+            }
+        }
+        self.buffer.unmap();
+        Ok(())
+    }
+}
+
+/// Copies mip level `level` of `texture` back, waiting for the GPU, and hands each row
+/// (tightly packed) to `row`. Errors of wgpu come back as [`Error::Gpu`].
+pub(crate) fn read_level(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    level: u32,
+    row: impl FnMut(usize, &[u8]),
+) -> Result<()> {
+    if !texture.usage().contains(wgpu::TextureUsages::COPY_SRC) {
+        return Err(Error::Gpu(
+            "reading a texture back needs its COPY_SRC usage".into(),
+        ));
+    }
+    if level >= texture.mip_level_count() {
+        return Err(Error::Gpu(format!(
+            "the texture has {} mip levels, not {}",
+            texture.mip_level_count(),
+            level + 1
+        )));
+    }
+    let size = (
+        (texture.width() >> level).max(1),
+        (texture.height() >> level).max(1),
+    );
+    scoped(device, "reading a texture back", || {
+        let readback = Readback::new(device, texture.format(), size);
+        let mut encoder = device.create_command_encoder(&Default::default());
+        readback.encode_copy(&mut encoder, texture, level);
+        queue.submit([encoder.finish()]);
+        readback.read(device, row)
+    })
+}
+
+/// Reads a texture back into a new frame, waiting for the GPU: level 0 (layer 0) of an
+/// `Rgba8Unorm` or `Bgra8Unorm` texture (either sRGB or not: the stored bytes) as
+/// [`PixelFormat::Rgba8`] (BGRA swizzled to RGBA), of an `R8Unorm` one as
+/// [`PixelFormat::Gray8`]. The texture needs `COPY_SRC` usage.
+///
+/// This is how the library reads its own targets back, and how a caller checks or saves what
+/// [`GpuDewarper::render_to`] or [`GpuDewarper::draw`] drew into its texture (e.g. with
+/// [`output::save_image`](crate::output::save_image)). [`Error::Gpu`] for other formats
+/// and for what wgpu refuses.
+pub fn read_texture(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+) -> Result<FrameBuf> {
+    use wgpu::TextureFormat as F;
+    let (format, bgra) = match texture.format() {
+        F::Rgba8Unorm | F::Rgba8UnormSrgb => (PixelFormat::Rgba8, false),
+        F::Bgra8Unorm | F::Bgra8UnormSrgb => (PixelFormat::Rgba8, true),
+        F::R8Unorm => (PixelFormat::Gray8, false),
+        other => {
+            return Err(Error::Gpu(format!(
+                "read_texture reads RGBA8, BGRA8 or R8 textures, not {other:?}"
+            )));
+        }
+    };
+    let mut frame = FrameBuf::new(format, texture.width(), texture.height())?;
+    {
+        let mut out = frame.frame_mut();
+        let plane = &mut out.planes_mut()[0];
+        read_level(device, queue, texture, 0, |j, row| {
+            let dst = &mut plane.row_mut(j)[..row.len()];
+            dst.copy_from_slice(row);
+            if bgra {
+                dst.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
+            }
+        })?;
+    }
+    Ok(frame)
+}
 
 impl GpuDewarper {
     /// Our output texture of `entry`, when the last render drew it at the current view size.

@@ -3,9 +3,10 @@
 
 use super::draw::render_pass;
 use super::pipelines::Pipelines;
+use super::readback::Readback;
+use crate::Result;
 use crate::frame::FrameMut;
 use crate::mip::mip_level_count;
-use crate::{Error, Result};
 
 /// One source plane: a texture with a full mip chain (levels above 0 are filled by the mip
 /// pipeline when anti-aliasing is on), a view of all levels for the dewarp pass, and one view
@@ -99,20 +100,14 @@ impl PlaneTexture {
     }
 }
 
-/// Bytes per row of a readback buffer: `row` rounded up to wgpu's 256-byte copy alignment.
-pub(crate) fn padded_row(row: u32) -> u32 {
-    row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT
-}
-
 /// Our own render target and the buffer it is copied into for reading back.
 #[derive(Debug)]
 pub(crate) struct Output {
     pub texture: wgpu::Texture,
     pub view: wgpu::TextureView,
-    buffer: wgpu::Buffer,
+    readback: Readback,
     pub size: (u32, u32),
     pub format: wgpu::TextureFormat,
-    padded_row: u32,
 }
 
 impl Output {
@@ -132,69 +127,24 @@ impl Output {
             view_formats: &[],
         });
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let texel = format.block_copy_size(None).unwrap_or(4);
-        let padded_row = padded_row(size.0 * texel);
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("omnidewarp readback"),
-            size: u64::from(padded_row) * u64::from(size.1),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         Self {
+            readback: Readback::new(device, format, size),
             texture,
             view,
-            buffer,
             size,
             format,
-            padded_row,
         }
     }
 
     /// Records the copy of the texture into the readback buffer.
     pub fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder) {
-        encoder.copy_texture_to_buffer(
-            self.texture.as_image_copy(),
-            wgpu::TexelCopyBufferInfo {
-                buffer: &self.buffer,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(self.padded_row),
-                    rows_per_image: Some(self.size.1),
-                },
-            },
-            wgpu::Extent3d {
-                width: self.size.0,
-                height: self.size.1,
-                depth_or_array_layers: 1,
-            },
-        );
+        self.readback.encode_copy(encoder, &self.texture, 0);
     }
 
     /// Maps the buffer (after the copy was submitted), waits, and hands each row (without
     /// its padding) to `row`.
-    pub fn read(&self, device: &wgpu::Device, mut row: impl FnMut(usize, &[u8])) -> Result<()> {
-        let slice = self.buffer.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            // The receiver lives until the result is read below.
-            let _ = tx.send(r);
-        });
-        super::device::wait(device)?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("readback: the map callback never ran".into()))?
-            .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-        {
-            let data = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-            let texel = self.format.block_copy_size(None).unwrap_or(4) as usize;
-            let (w, padded) = (self.size.0 as usize * texel, self.padded_row as usize);
-            for (j, chunk) in data.chunks(padded).take(self.size.1 as usize).enumerate() {
-                row(j, &chunk[..w]);
-            }
-        }
-        self.buffer.unmap();
-        Ok(())
+    pub fn read(&self, device: &wgpu::Device, row: impl FnMut(usize, &[u8])) -> Result<()> {
+        self.readback.read(device, row)
     }
 
     /// [`Output::read`] into an RGBA8 frame of the output's size.

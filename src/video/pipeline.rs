@@ -197,13 +197,14 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
     let backend = dewarper.description();
     let images = matches!(job.output, OutputTarget::Images(_));
     let copy_audio = job.encoder.copy_audio && matches!(job.output, OutputTarget::File(_));
-    let mut source = VideoSource::open(
+    let mut source = VideoSource::open_cancellable(
         &job.input,
         &SourceOptions {
             queue: job.queue.max(1),
             start: job.limits.start,
             audio: copy_audio,
         },
+        job.cancel.clone(),
     )?;
     let info = source.info().clone();
     let mut warnings: Vec<String> = source.warnings().to_vec();
@@ -373,6 +374,11 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
             }
         }
     }
+    // The decoder sees the cancel flag too, and may have ended first.
+    interrupted |= job
+        .cancel
+        .as_ref()
+        .is_some_and(|c| c.load(Ordering::SeqCst));
     // Stop the other stages: the flag aborts blocking reads, dropping the queue unblocks
     // the dewarp stage.
     stop.store(true, Ordering::SeqCst);

@@ -1,6 +1,5 @@
-//! Shared by the GPU tests (and by the crate's own GPU unit tests through `#[path]`): test
-//! calibrations of every model, views of every projection, synthetic frames, a shared
-//! device, and comparison statistics.
+//! Shared by the GPU tests: test calibrations of every model, views of every projection,
+//! synthetic frames, a shared device, and comparison statistics.
 #![allow(dead_code)]
 
 use std::f64::consts::{FRAC_PI_2, PI, TAU};
@@ -447,47 +446,6 @@ pub fn max_diff_excluding(a: &[u8], b: &[u8], channels: usize, exclude: &[bool])
         })
         .max()
         .unwrap_or(0)
-}
-
-/// Level 0 of `texture` read back, rows tightly packed.
-pub fn read_texture(
-    device: &omnidewarp::wgpu::Device,
-    queue: &omnidewarp::wgpu::Queue,
-    texture: &omnidewarp::wgpu::Texture,
-) -> Vec<u8> {
-    use omnidewarp::wgpu;
-    let texel = texture.format().block_copy_size(None).unwrap();
-    let (w, h) = (texture.width(), texture.height());
-    let padded = (w * texel).div_ceil(256) * 256;
-    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: u64::from(padded * h),
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut encoder = device.create_command_encoder(&Default::default());
-    encoder.copy_texture_to_buffer(
-        texture.as_image_copy(),
-        wgpu::TexelCopyBufferInfo {
-            buffer: &buffer,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(padded),
-                rows_per_image: Some(h),
-            },
-        },
-        texture.size(),
-    );
-    queue.submit([encoder.finish()]);
-    buffer
-        .slice(..)
-        .map_async(wgpu::MapMode::Read, |r| r.unwrap());
-    device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
-    let data = buffer.slice(..).get_mapped_range().unwrap();
-    data.chunks(padded as usize)
-        .take(h as usize)
-        .flat_map(|row| row[..(w * texel) as usize].to_vec())
-        .collect()
 }
 
 /// A texture holding `data` (tight rows of `format`) with `usage` plus COPY_DST.

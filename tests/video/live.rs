@@ -84,9 +84,9 @@ pub fn free_port() -> u16 {
 }
 
 impl LiveServer {
-    /// Starts `what` on `port` (0: a free one). Waits, where the server can tell, until it
-    /// serves (the folder server accepts connections, the RTSP server says it is ready);
-    /// clients of the ffmpeg streams retry on their own.
+    /// Starts `what` on `port` (0: a free one). Waits until it serves (the folder server
+    /// accepts connections, the RTSP server says it is ready, the ffmpeg HTTP and SRT
+    /// streams listen).
     pub fn start(port: u16, what: Serve<'_>) -> Self {
         let requests = Arc::new(AtomicUsize::new(0));
         let held = Held::default();
@@ -177,7 +177,43 @@ fn stream(over: Over, port: u16, seconds: f64) -> Killed {
         .stderr(Stdio::null())
         .spawn()
         .expect("ffmpeg CLI must be installed");
-    Killed(child)
+    let mut child = Killed(child);
+    // A refused first connection is not retried: wait until the listener is there. (A
+    // probe connection would take the HTTP server's one client.)
+    match over {
+        Over::Http => wait_bound(&mut child, "tcp", port),
+        Over::Srt => wait_bound(&mut child, "udp", port),
+        Over::Udp => {}
+    }
+    child
+}
+
+/// Waits (at most 30 s) until `child` has a socket bound to `port` on 127.0.0.1 (a TCP
+/// listener, or a UDP socket), as `/proc/net/{proto}` lists it.
+fn wait_bound(child: &mut Killed, proto: &str, port: u16) {
+    let wanted = format!("0100007F:{port:04X}");
+    let bound = || {
+        std::fs::read_to_string(format!("/proc/net/{proto}"))
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() > 3 && f[1] == wanted && (proto != "tcp" || f[3] == "0A")
+            })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !bound() {
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "the ffmpeg test server exited before listening on {proto} port {port}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the ffmpeg test server is not listening on {proto} port {port} after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn folder(dir: &Path, port: u16) -> Killed {

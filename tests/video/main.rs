@@ -7,6 +7,7 @@
 //! | `files` | files in and out, codecs, image sequences, camera paths, GPU, .mov metadata |
 //! | `damaged` | truncated, corrupt and cut inputs |
 //! | `network` | HTTP, HLS, SRT, UDP inputs; reconnects, losses, stalls, dropped frames |
+//! | `faults` | refused, unreachable and silent inputs; cancel and signals in every phase |
 //! | `memory` | memory flat with the length of the input |
 //! | `cli` | the command line on videos |
 //! | `rtsp` | RTSP from GStreamer's server |
@@ -16,6 +17,7 @@ mod common;
 mod live;
 
 mod damaged;
+mod faults;
 mod files;
 mod memory;
 mod network;

@@ -41,7 +41,14 @@ impl Failure {
 
 impl From<omnidewarp::Error> for Failure {
     fn from(e: omnidewarp::Error) -> Self {
-        Self::runtime(e.to_string())
+        match e {
+            // Ctrl-C or SIGTERM while the input was being opened: 128 + SIGINT.
+            omnidewarp::Error::Interrupted => Self {
+                code: 130,
+                message: e.to_string(),
+            },
+            e => Self::runtime(e.to_string()),
+        }
     }
 }
 

@@ -1,8 +1,6 @@
 //! The decoding thread: reads packets, decodes frames into the bounded queue, passes audio
 //! through, reconnects dropped network inputs and, at the end of a file, checks it was whole.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::Duration;
 
@@ -10,7 +8,7 @@ use ff::{Packet, Rational, frame};
 use ffmpeg_next as ff;
 
 use super::VideoInput;
-use super::open::{Opened, open_stream, rational_f64, sleep_unless};
+use super::open::{Cure, Opened, Stop, open_stream, rational_f64, sleep_unless};
 use super::pixels::{Scaler, to_yuv};
 use super::probe::file_cut;
 use super::{AudioPacket, EndReason, EndStatus, Event, SourceOptions, SourceStats, StreamInfo};
@@ -19,7 +17,7 @@ use crate::video::url::{InputKind, scrub};
 /// The decoding thread's state.
 pub(super) struct Decoding {
     input: VideoInput,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     tx: SyncSender<Event>,
     opened: Opened,
     want_audio: bool,
@@ -53,7 +51,7 @@ impl Decoding {
     pub(super) fn new(
         input: VideoInput,
         opened: Opened,
-        stop: Arc<AtomicBool>,
+        stop: Stop,
         tx: SyncSender<Event>,
         options: &SourceOptions,
     ) -> Self {
@@ -77,7 +75,7 @@ impl Decoding {
     }
 
     fn stopped(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+        self.stop.is_set()
     }
 
     fn notice(&mut self, msg: String) -> Flow {
@@ -411,7 +409,7 @@ impl Decoding {
                     let _ = e;
                     return Ok(Flow::Stop);
                 }
-                Err(e) if e.refused => {
+                Err(e) if e.cure == Cure::Refused => {
                     return Err(self.lost(scrub(
                         &format!("{name}: {why}; reconnecting failed: {e}"),
                         &self.input.secrets(),

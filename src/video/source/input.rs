@@ -14,7 +14,9 @@ use crate::video::url::{InputKind, redact, scrub, secrets};
 pub struct Reconnect {
     /// Whether to retry at all (on by default).
     pub enabled: bool,
-    /// Attempts after each loss (and for the first connection) before giving up.
+    /// Attempts after each loss before giving up. The first connection is retried too, but
+    /// only after failures a retry can cure (an HTTP 5xx, a dropped connection): a refused
+    /// port, an unknown host or a timeout fails at once.
     pub max_attempts: u32,
     /// Wait before the first attempt; doubled after each failed one.
     pub initial_delay: Duration,

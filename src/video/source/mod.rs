@@ -30,7 +30,7 @@ pub use input::{Reconnect, SourceOptions, VideoInput};
 use crate::frame::{Frame, PixelFormat, Plane, YuvColor};
 use crate::{Error, Result};
 use decode::Decoding;
-use open::open_with_retries;
+use open::{Stop, open_with_retries};
 
 /// What is known about an input after opening it.
 #[derive(Debug, Clone, PartialEq)]
@@ -241,7 +241,7 @@ pub(crate) struct AudioParameters {
 pub struct VideoSource {
     info: StreamInfo,
     rx: Option<Receiver<Event>>,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     thread: Option<JoinHandle<()>>,
     warnings: Vec<String>,
     end: Option<EndStatus>,
@@ -260,10 +260,25 @@ impl fmt::Debug for VideoSource {
 }
 
 impl VideoSource {
-    /// Opens `input` (retrying network inputs per its reconnect policy) and starts decoding.
+    /// Opens `input` and starts decoding. A network input's first connection is retried
+    /// per its reconnect policy where a retry can help: after an error of the server's own
+    /// (HTTP 5xx) or a dropped connection, not when nothing listens, the name is unknown,
+    /// nothing came within [`VideoInput::timeout`] or the credentials were refused.
     pub fn open(input: &VideoInput, options: &SourceOptions) -> Result<Self> {
+        Self::open_cancellable(input, options, None)
+    }
+
+    /// [`VideoSource::open`], cut short when `cancel` is set (from another thread or a
+    /// signal handler, e.g. [`interrupt_flag`](crate::output::interrupt_flag)): a blocking
+    /// connect, read or wait between retries ends at once with [`Error::Interrupted`], and
+    /// decoding later stops as with [`VideoSource::stop`].
+    pub fn open_cancellable(
+        input: &VideoInput,
+        options: &SourceOptions,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Result<Self> {
         super::init()?;
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Stop::new(cancel);
         let mut warnings = Vec::new();
         let opened = open_with_retries(input, &stop, &mut warnings)?;
         let info = opened.info.clone();
@@ -316,12 +331,12 @@ impl VideoSource {
 
     /// Asks the decoding thread to stop (aborting any blocking network read).
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.own().store(true, Ordering::SeqCst);
     }
 
     /// The flag [`VideoSource::stop`] sets, for stopping from another thread.
     pub(crate) fn stop_handle(&self) -> Arc<AtomicBool> {
-        self.stop.clone()
+        self.stop.own().clone()
     }
 
     /// The audio stream's parameters, when audio was requested and exists.

@@ -35,20 +35,89 @@ pub(super) struct OpenedAudio {
     pub(super) time_base: Rational,
 }
 
+/// The flag that stops opening and decoding: the source's own (set by
+/// [`VideoSource::stop`](super::VideoSource::stop)) or the caller's cancel flag (Ctrl-C),
+/// checked by FFmpeg's interrupt callback, so that a blocking connect or read ends at once.
+#[derive(Clone, Default)]
+pub(super) struct Stop {
+    own: Arc<AtomicBool>,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Stop {
+    pub(super) fn new(cancel: Option<Arc<AtomicBool>>) -> Self {
+        Self {
+            own: Arc::default(),
+            cancel,
+        }
+    }
+
+    /// Whether either flag is set.
+    pub(super) fn is_set(&self) -> bool {
+        self.own.load(Ordering::SeqCst) || self.cancelled()
+    }
+
+    /// Whether the caller's cancel flag is set.
+    pub(super) fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+    }
+
+    /// The source's own flag.
+    pub(super) fn own(&self) -> &Arc<AtomicBool> {
+        &self.own
+    }
+}
+
+/// Whether another attempt could open what this attempt could not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cure {
+    /// The server turned the credentials down (HTTP/RTSP 401 or 403): retrying cannot help,
+    /// and resending wrong credentials can lock the account on an IP camera.
+    Refused,
+    /// The server answered but failed (HTTP 5xx) or dropped the connection: it is there, and
+    /// may serve on the next attempt.
+    Transient,
+    /// Nothing listens there (connection refused), the name or route is unknown, nothing
+    /// came within the timeout, the address or data is wrong: a first connection is not
+    /// retried (the user would wait for nothing), a lost one is (its server may be restarting).
+    Absent,
+}
+
 /// Why opening an input failed.
 #[derive(Debug)]
 pub(super) struct OpenError {
     pub(super) message: String,
-    /// The server turned the credentials down (HTTP/RTSP 401 or 403): retrying cannot help,
-    /// and resending wrong credentials can lock the account on an IP camera.
-    pub(super) refused: bool,
+    pub(super) cure: Cure,
 }
 
 impl From<String> for OpenError {
     fn from(message: String) -> Self {
         Self {
             message,
-            refused: false,
+            cure: Cure::Absent,
+        }
+    }
+}
+
+impl OpenError {
+    /// Classifies an FFmpeg error of `avformat_open_input`.
+    fn of(error: ff::Error) -> Self {
+        use ff::util::error::{EAGAIN, ECONNABORTED, ECONNRESET, EPIPE};
+        let cure = match error {
+            ff::Error::HttpUnauthorized | ff::Error::HttpForbidden => Cure::Refused,
+            ff::Error::HttpServerError => Cure::Transient,
+            ff::Error::Other { errno }
+                if [ECONNRESET, ECONNABORTED, EPIPE, EAGAIN].contains(&errno) =>
+            {
+                Cure::Transient
+            }
+            _ => Cure::Absent,
+        };
+        Self {
+            message: error.to_string(),
+            cure,
         }
     }
 }
@@ -69,7 +138,7 @@ impl fmt::Display for OpenError {
 /// a forced input format.
 fn open_context(
     input: &VideoInput,
-    stop: &Arc<AtomicBool>,
+    stop: &Stop,
 ) -> std::result::Result<format::context::Input, OpenError> {
     let kind = input.kind();
     let mut dict = Dictionary::new();
@@ -83,12 +152,18 @@ fn open_context(
         dict.set("rw_timeout", &micros);
         match scheme.as_str() {
             "rtsp" | "rtsps" => dict.set("timeout", &micros),
-            "udp" | "udplite" => dict.set("overrun_nonfatal", "1"),
+            "udp" | "udplite" => {
+                dict.set("overrun_nonfatal", "1");
+                // UDP's reads ignore `rw_timeout` (its receiving thread's queue always
+                // answers "try again"): without its own timeout a port with no sender is
+                // read forever.
+                dict.set("timeout", &micros);
+            }
             "http" | "https" | "hls" if input.reconnect.enabled => {
                 // FFmpeg's own retry of a dropped seekable HTTP transfer (resumes by
-                // range); live streams are reopened by us.
+                // range); live streams are reopened by us. Not `reconnect_on_network_error`:
+                // it retries a refused connection inside each attempt for up to 15 s.
                 dict.set("reconnect", "1");
-                dict.set("reconnect_on_network_error", "1");
                 dict.set(
                     "reconnect_delay_max",
                     &input.reconnect.max_delay.as_secs().max(1).to_string(),
@@ -119,7 +194,7 @@ fn open_context(
         .map(|f| CString::new(f).map_err(|_| "the format name holds a NUL byte".to_owned()))
         .transpose()?;
     let flag = stop.clone();
-    let interrupt = ff::util::interrupt::new(Box::new(move || flag.load(Ordering::Relaxed)));
+    let interrupt = ff::util::interrupt::new(Box::new(move || flag.is_set()));
     // SAFETY: plain FFmpeg C API use, mirroring ffmpeg-next's own
     // `input_with_interrupt_and_dictionary` (which cannot also force an input format):
     // `ps` is allocated here and either handed to `Input::wrap_with_interrupt` (which owns and
@@ -149,14 +224,7 @@ fn open_context(
         let res = ff::ffi::avformat_open_input(&mut ps, location.as_ptr(), ifmt as _, &mut opts);
         drop(Dictionary::own(opts));
         if res < 0 {
-            let error = ff::Error::from(res);
-            return Err(OpenError {
-                message: error.to_string(),
-                refused: matches!(
-                    error,
-                    ff::Error::HttpUnauthorized | ff::Error::HttpForbidden
-                ),
-            });
+            return Err(OpenError::of(ff::Error::from(res)));
         }
         let res = ff::ffi::avformat_find_stream_info(ps, std::ptr::null_mut());
         if res < 0 {
@@ -178,10 +246,23 @@ pub(super) fn rational_f64(r: Rational) -> Option<f64> {
 /// Opens the input and its video decoder.
 pub(super) fn open_stream(
     input: &VideoInput,
-    stop: &Arc<AtomicBool>,
+    stop: &Stop,
 ) -> std::result::Result<Opened, OpenError> {
     let kind = input.kind();
-    let ctx = open_context(input, stop)?;
+    let began = Instant::now();
+    let ctx = open_context(input, stop).map_err(|mut e| {
+        // FFmpeg reports a timeout as a plain I/O error (UDP, SRT) or "timed out": say
+        // what happened.
+        let waited = began.elapsed();
+        if kind.is_network() && waited + Duration::from_millis(100) >= input.timeout {
+            e.message = format!(
+                "{} (nothing received for {:.1} s)",
+                e.message,
+                waited.as_secs_f64()
+            );
+        }
+        e
+    })?;
     let video = ctx
         .streams()
         .best(media::Type::Video)
@@ -286,11 +367,13 @@ fn parse_clock(text: &str) -> Option<f64> {
     (m < 60 && (0.0..60.0).contains(&s) && t.is_finite()).then_some(t)
 }
 
-/// Opens, retrying a network input per its policy (not when the server refused the
-/// credentials). Each failure is noted.
+/// Opens, retrying a network input per its policy only where a retry can help (a server
+/// that answered with an error of its own or dropped the connection; see [`Cure`]). Each
+/// failure is noted. When `stop` is set meanwhile, the attempt is cut short and the result
+/// is [`Error::Interrupted`](crate::Error::Interrupted).
 pub(super) fn open_with_retries(
     input: &VideoInput,
-    stop: &Arc<AtomicBool>,
+    stop: &Stop,
     notices: &mut Vec<String>,
 ) -> Result<Opened> {
     let retries = if input.kind().is_network() && input.reconnect.enabled {
@@ -301,9 +384,13 @@ pub(super) fn open_with_retries(
     let mut delay = input.reconnect.initial_delay;
     let mut attempt = 0;
     loop {
-        match open_stream(input, stop) {
+        let result = open_stream(input, stop);
+        if stop.is_set() {
+            return Err(crate::Error::Interrupted);
+        }
+        match result {
             Ok(o) => return Ok(o),
-            Err(e) if !e.refused && attempt < retries && !stop.load(Ordering::SeqCst) => {
+            Err(e) if e.cure == Cure::Transient && attempt < retries => {
                 attempt += 1;
                 let msg = scrub(
                     &format!(
@@ -315,7 +402,9 @@ pub(super) fn open_with_retries(
                 );
                 log::warn!("{msg}");
                 notices.push(msg);
-                sleep_unless(stop, delay);
+                if !sleep_unless(stop, delay) {
+                    return Err(crate::Error::Interrupted);
+                }
                 delay = (delay * 2).min(input.reconnect.max_delay);
             }
             Err(e) => {
@@ -331,15 +420,18 @@ pub(super) fn open_with_retries(
 }
 
 /// Sleeps `d` in small steps; `false` if `stop` was set meanwhile.
-pub(super) fn sleep_unless(stop: &AtomicBool, d: Duration) -> bool {
+pub(super) fn sleep_unless(stop: &Stop, d: Duration) -> bool {
     let until = Instant::now() + d;
-    while Instant::now() < until {
-        if stop.load(Ordering::SeqCst) {
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if stop.is_set() {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(20).min(until - Instant::now()));
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20).min(left));
     }
-    !stop.load(Ordering::SeqCst)
+    !stop.is_set()
 }
 
 #[cfg(test)]

@@ -1,0 +1,209 @@
+//! Times the CPU backend in-process on issue 11's workloads, for `scripts/compare_peers.py`
+//! and BENCHMARKS.md: a 2880² ring frame (DESIGN.md's ring, −55°..+60°) →
+//!
+//! - W1: 4096×2048 equirect, full sphere (what `ffmpeg v360 … output=equirect` makes);
+//! - W1b: 4096×1024 band panorama (+60°..−55°);
+//! - W2: 1920×1080 perspective, 90° FOV, on the horizon;
+//! - W3: W2 with the yaw turned +1° before every frame (the mapping is rebuilt each time).
+//!
+//! `cargo run --release --example cpu_workloads -- [--threads N] [--runs N] [--format rgb8|rgba8|gray8|i420]
+//! [--antialias] [--level scalar|avx2] [--only W1,W2] [--psnr] [--export DIR]`
+//!
+//! Prints one line per workload: `NAME ms=MEDIAN mpx_s=… [psnr=… max=…]` (median of `runs`
+//! calls after one warm-up call; `--psnr` compares one output with the exact per-pixel oracle,
+//! `dewarp_reference`). `--export DIR` writes what peers need to do the same job, raw:
+//! `frame.raw` (the source, packed), and per workload `NAME_map.f32` (the exact source
+//! position of every output pixel, x and y interleaved, little-endian, NaN outside the
+//! content) and `NAME_oracle.raw` (the oracle's output).
+
+use std::time::Instant;
+
+use glam::DVec2;
+use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
+use omnidewarp::{CpuDewarper, DewarpOptions, FrameBuf, PixelFormat, dewarp_reference};
+
+fn ring_2880() -> Calibration {
+    let ring = RingModel::builder()
+        .center(DVec2::splat(1439.5))
+        .radii(492.5, 1411.2)
+        .elevations((-55f64).to_radians(), 60f64.to_radians())
+        .build()
+        .expect("valid ring");
+    Calibration::new((2880, 2880), CameraModel::Ring(ring), None).expect("valid calibration")
+}
+
+/// A frame with detail at every scale (so sampling is not flattered by flat areas).
+fn frame(format: PixelFormat, size: u32) -> FrameBuf {
+    let mut buf = FrameBuf::new(format, size, size).expect("frame");
+    for (k, plane) in buf.frame_mut().planes_mut().iter_mut().enumerate() {
+        for (j, row) in plane.rows_mut().enumerate() {
+            for (i, v) in row.iter_mut().enumerate() {
+                let (x, y) = (i as f64, j as f64);
+                let s = (x * 0.013).sin() * (y * 0.021).cos() + ((x + y) * 0.11 + k as f64).sin();
+                *v = (128.0 + 60.0 * s + ((i * 7 + j * 13) % 17) as f64).clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    buf
+}
+
+fn workloads() -> Vec<(&'static str, View, bool)> {
+    let deg = f64::to_radians;
+    let view = |projection, w, h| View::new(projection, Orientation::default(), w, h).unwrap();
+    let perspective = view(Projection::Perspective { fov: deg(90.0) }, 1920, 1080);
+    vec![
+        (
+            "W1",
+            view(
+                Projection::Equirect {
+                    top: deg(90.0),
+                    bottom: deg(-90.0),
+                },
+                4096,
+                2048,
+            ),
+            false,
+        ),
+        (
+            "W1b",
+            view(
+                Projection::Equirect {
+                    top: deg(60.0),
+                    bottom: deg(-55.0),
+                },
+                4096,
+                1024,
+            ),
+            false,
+        ),
+        ("W2", perspective, false),
+        ("W3", perspective, true),
+    ]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut threads, mut runs, mut format) = (2usize, 21usize, PixelFormat::Rgb8);
+    let (mut antialias, mut psnr, mut only) = (false, false, None::<String>);
+    let mut level = None::<omnidewarp::cpu::CpuLevel>;
+    let mut export = None::<std::path::PathBuf>;
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().expect("flag needs a value");
+        match arg.as_str() {
+            "--threads" => threads = value().parse().expect("--threads N"),
+            "--runs" => runs = value().parse().expect("--runs N"),
+            "--format" => {
+                format = match value().as_str() {
+                    "rgb8" => PixelFormat::Rgb8,
+                    "rgba8" => PixelFormat::Rgba8,
+                    "gray8" => PixelFormat::Gray8,
+                    "i420" => PixelFormat::I420,
+                    other => panic!("unknown format {other}"),
+                }
+            }
+            "--antialias" => antialias = true,
+            "--level" => level = Some(value().parse().expect("--level scalar|avx2")),
+            "--psnr" => psnr = true,
+            "--only" => only = Some(value()),
+            "--export" => export = Some(value().into()),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("thread pool");
+    let calibration = ring_2880();
+    let src = frame(format, 2880);
+    let options = DewarpOptions::default()
+        .with_antialias(antialias)
+        .with_expected_frames(u64::MAX);
+    for (name, view, panning) in workloads() {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.split(',').any(|w| w == name))
+        {
+            continue;
+        }
+        let mut dewarper = CpuDewarper::new(calibration.clone(), view, options).expect("dewarper");
+        if let Some(level) = level {
+            dewarper.set_cpu_level(level).expect("level");
+        }
+        let mut out = FrameBuf::new(format, view.width, view.height).expect("output");
+        dewarper
+            .dewarp(&src.frame(), &mut out.frame_mut())
+            .expect("dewarp");
+        if let Some(dir) = &export {
+            std::fs::create_dir_all(dir).expect("export dir");
+            let frame: Vec<u8> = (0..format.plane_count())
+                .flat_map(|k| src.plane(k).to_vec())
+                .collect();
+            std::fs::write(dir.join("frame.raw"), frame).expect("write frame");
+            let map =
+                omnidewarp::source_positions(&calibration, &view, (2880, 2880)).expect("positions");
+            let bytes: Vec<u8> = map.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(dir.join(format!("{name}_map.f32")), bytes).expect("write map");
+            let mut exact = FrameBuf::new(format, view.width, view.height).expect("output");
+            dewarp_reference(
+                &calibration,
+                &view,
+                &options,
+                &src.frame(),
+                &mut exact.frame_mut(),
+            )
+            .expect("oracle");
+            let oracle: Vec<u8> = (0..format.plane_count())
+                .flat_map(|k| exact.plane(k).to_vec())
+                .collect();
+            std::fs::write(dir.join(format!("{name}_oracle.raw")), oracle).expect("write");
+        }
+        let mut times = Vec::with_capacity(runs);
+        let mut yaw = 0.0;
+        for _ in 0..runs {
+            if panning {
+                yaw += 1f64.to_radians();
+                let mut v = view;
+                v.orientation.yaw = yaw;
+                dewarper.set_view(v).expect("view");
+            }
+            let t = Instant::now();
+            dewarper
+                .dewarp(&src.frame(), &mut out.frame_mut())
+                .expect("dewarp");
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        let mpx = f64::from(view.width * view.height) / 1e6;
+        print!("{name} ms={:.2} mpx_s={:.1}", median * 1e3, mpx / median);
+        if psnr {
+            let mut exact = FrameBuf::new(format, view.width, view.height).expect("output");
+            let v = *dewarper.view();
+            dewarp_reference(
+                &calibration,
+                &v,
+                &options,
+                &src.frame(),
+                &mut exact.frame_mut(),
+            )
+            .expect("oracle");
+            let (mut se, mut max, mut n) = (0f64, 0u8, 0usize);
+            for k in 0..format.plane_count() {
+                for (a, b) in out.plane(k).iter().zip(exact.plane(k)) {
+                    let d = a.abs_diff(*b);
+                    se += f64::from(d) * f64::from(d);
+                    max = max.max(d);
+                    n += 1;
+                }
+            }
+            let mse = se / n as f64;
+            let db = if mse == 0.0 {
+                f64::INFINITY
+            } else {
+                10.0 * (255.0f64 * 255.0 / mse).log10()
+            };
+            print!(" psnr={db:.1} max={max}");
+        }
+        println!();
+    }
+}

@@ -1,0 +1,149 @@
+//! Sampling kernels: fixed-point bilinear over one output row, per pixel format (1 to 4
+//! interleaved 8-bit channels: Gray8, I420 planes, NV12's UV plane, RGB8, RGBA8), at the
+//! instruction-set level chosen at run time ([`CpuLevel`]).
+//!
+//! Every level computes the same integers, so levels agree bit for bit
+//! (`tests/cpu_levels.rs`): with `S = 2^FRACTION_BITS`, `wx = ⌊fx·S + ½⌋` and
+//! `wy = ⌊fy·S + ½⌋` (f32), `top = a(S − wx) + b·wx`, `bottom = c(S − wx) + d·wx`,
+//! `v = (top(S − wy) + bottom·wy + S²/2) >> 2·FRACTION_BITS`, taps clamped to the plane.
+//! Against the f32 sampler (the oracle) the weights are off by at most `2^−(F+1)` each, so a
+//! value by at most `255 · 2^−F ≈ 0.12` before rounding: the output differs by at most 1.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod scalar;
+
+use std::sync::OnceLock;
+
+use super::sample::PlaneRef;
+use crate::error::invalid;
+use crate::{Error, Result};
+
+/// Fraction bits of the bilinear weights (i32 arithmetic: `255·S²` must fit).
+pub(crate) const FRACTION_BITS: u32 = 11;
+
+/// The instruction-set level of the CPU backend's sampling kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum CpuLevel {
+    /// Portable Rust, any CPU.
+    Scalar,
+    /// x86-64 AVX2 (8 pixels a step, gathers).
+    Avx2,
+}
+
+impl CpuLevel {
+    /// Every level, slowest first.
+    pub const ALL: [CpuLevel; 2] = [CpuLevel::Scalar, CpuLevel::Avx2];
+
+    /// The name `OMNIDEWARP_CPU_LEVEL` takes: `scalar` or `avx2`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Scalar => "scalar",
+            Self::Avx2 => "avx2",
+        }
+    }
+
+    /// Whether this CPU runs the level.
+    #[must_use]
+    pub fn supported(self) -> bool {
+        match self {
+            Self::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => std::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Self::Avx2 => false,
+        }
+    }
+
+    /// The best level this CPU runs.
+    #[must_use]
+    pub fn detect() -> CpuLevel {
+        Self::ALL
+            .into_iter()
+            .rev()
+            .find(|l| l.supported())
+            .unwrap_or(Self::Scalar)
+    }
+
+    /// The level dewarpers start with: `OMNIDEWARP_CPU_LEVEL` when set (read once per
+    /// process; an unknown or unsupported name is an error), else [`CpuLevel::detect`].
+    pub fn from_env() -> Result<CpuLevel> {
+        static LEVEL: OnceLock<std::result::Result<CpuLevel, String>> = OnceLock::new();
+        LEVEL
+            .get_or_init(|| match std::env::var("OMNIDEWARP_CPU_LEVEL") {
+                Err(_) => Ok(Self::detect()),
+                Ok(name) => name
+                    .parse::<CpuLevel>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|l| l.check().map(|()| l).map_err(|e| e.to_string())),
+            })
+            .clone()
+            .map_err(|e| invalid("OMNIDEWARP_CPU_LEVEL", e))
+    }
+
+    /// `Ok` where this CPU runs the level, else a typed error naming it.
+    pub fn check(self) -> Result<()> {
+        if self.supported() {
+            Ok(())
+        } else {
+            Err(invalid(
+                "cpu level",
+                format!("this CPU does not run {}", self.name()),
+            ))
+        }
+    }
+}
+
+impl std::str::FromStr for CpuLevel {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| {
+                invalid(
+                    "cpu level",
+                    format!("unknown level {s:?} (known: scalar, avx2)"),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for CpuLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Writes `out[i·C..(i+1)·C]` for every `i < xs.len()`: the bilinear sample of `plane`
+/// at `(xs[i], ys[i])` (plane pixels, centre convention, clamped at the edges) where
+/// `valid[i]`, else `fill`. `level` must be supported ([`CpuLevel::check`]).
+pub(crate) fn bilinear_row<const C: usize>(
+    level: CpuLevel,
+    plane: PlaneRef<'_>,
+    xs: &[f32],
+    ys: &[f32],
+    valid: &[bool],
+    fill: [u8; C],
+    out: &mut [u8],
+) {
+    let n = xs.len();
+    assert!(ys.len() == n && valid.len() == n && out.len() == n * C);
+    assert!(plane.width > 0 && plane.height > 0);
+    assert!(
+        plane.data.len() >= (plane.height as usize - 1) * plane.stride + plane.width as usize * C
+    );
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // Offsets are i32 lanes.
+        CpuLevel::Avx2 if level.supported() && plane.data.len() < i32::MAX as usize => {
+            // SAFETY: AVX2 is available (checked just above); the slices' lengths and the
+            // plane's extent were asserted as `avx2::bilinear_row` requires.
+            unsafe { avx2::bilinear_row::<C>(plane, xs, ys, valid, fill, out) }
+        }
+        _ => scalar::bilinear_row::<C>(plane, xs, ys, valid, fill, out, 0),
+    }
+}

@@ -1,0 +1,48 @@
+//! The portable kernel: the integer recipe of `kernels/mod.rs`, one pixel at a time.
+
+use super::FRACTION_BITS;
+use crate::cpu::sample::PlaneRef;
+
+const ONE: i32 = 1 << FRACTION_BITS;
+
+/// The weight of a fraction `f ∈ [0, 1)`: `⌊f·S + ½⌋`.
+#[inline(always)]
+pub(super) fn weight(f: f32) -> i32 {
+    (f * ONE as f32 + 0.5) as i32
+}
+
+/// Bilinear samples of pixels `start..` (see [`super::bilinear_row`]).
+pub(super) fn bilinear_row<const C: usize>(
+    plane: PlaneRef<'_>,
+    xs: &[f32],
+    ys: &[f32],
+    valid: &[bool],
+    fill: [u8; C],
+    out: &mut [u8],
+    start: usize,
+) {
+    let (w, h) = (plane.width as i32, plane.height as i32);
+    let data = plane.data;
+    for i in start..xs.len() {
+        let px = &mut out[i * C..(i + 1) * C];
+        if !valid[i] {
+            px.copy_from_slice(&fill);
+            continue;
+        }
+        let (x, y) = (xs[i], ys[i]);
+        let (fx, fy) = (x.floor(), y.floor());
+        let (wx, wy) = (weight(x - fx), weight(y - fy));
+        let (x0, y0) = (fx as i32, fy as i32);
+        let c0 = x0.clamp(0, w - 1) as usize * C;
+        let c1 = (x0 + 1).clamp(0, w - 1) as usize * C;
+        let r0 = y0.clamp(0, h - 1) as usize * plane.stride;
+        let r1 = (y0 + 1).clamp(0, h - 1) as usize * plane.stride;
+        for (k, o) in px.iter_mut().enumerate() {
+            let tap = |r: usize, c: usize| i32::from(data[r + c + k]);
+            let top = tap(r0, c0) * (ONE - wx) + tap(r0, c1) * wx;
+            let bottom = tap(r1, c0) * (ONE - wx) + tap(r1, c1) * wx;
+            let v = top * (ONE - wy) + bottom * wy;
+            *o = ((v + (1 << (2 * FRACTION_BITS - 1))) >> (2 * FRACTION_BITS)) as u8;
+        }
+    }
+}
