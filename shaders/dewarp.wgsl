@@ -74,7 +74,7 @@ fn view_point(q: vec2<f32>, with_footprint: bool) -> SourcePoint {
         return SourcePoint(vec2<f32>(0.0), 0.0, false);
     }
     let local = q - vec2<f32>(config.tiles[k].rect.xy);
-    return map_point(k, local.x, local.y, with_footprint);
+    return point(k, local.x, local.y, with_footprint);
 }
 
 // Luma (or the packed source's channels) at a source point, 8-bit codes.

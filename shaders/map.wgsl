@@ -1,8 +1,9 @@
 // Output pixel -> source position and level of detail, in f32.
 //
-// The twin of src/cpu/map.rs (ExactMap) and of Mapper::point in src/cpu/mod.rs: the exact
-// per-pixel mapping, with the footprint from forward differences (backward where the
-// forward neighbour has no projection).
+// The twin of src/cpu/map.rs (ExactMap: in_frame, raw, point, lod, lod_of, with the same
+// names) and of the tile search of Mapper::row in src/cpu/dewarp.rs: the exact per-pixel
+// mapping, with the footprint from forward differences (backward where the forward neighbour
+// has no projection).
 
 // Level of detail meaning "no minification" (map.rs NO_LOD).
 const NO_LOD: f32 = -16.0;
@@ -26,7 +27,7 @@ fn in_band(elevation: f32) -> bool {
 
 // ExactMap::raw: source position of tile pixel (x, y), without band or frame checks and with
 // a ring's profile extended.
-fn raw_point(k: u32, x: f32, y: f32) -> Projected {
+fn raw(k: u32, x: f32, y: f32) -> Projected {
     let ray = tile_ray(k, x, y);
     if !ray.ok {
         return no_projection();
@@ -42,12 +43,13 @@ fn lod_of(footprint: f32) -> f32 {
     return NO_LOD;
 }
 
-// The `step` closure of ExactMap::point: distance to the neighbour (dx, dy) away, or to the
-// opposite one where that has no projection, 0 where neither has.
-fn footprint_step(k: u32, x: f32, y: f32, p: vec2<f32>, dx: f32, dy: f32) -> f32 {
-    var q = raw_point(k, x + dx, y + dy);
+// The `step` closure of ExactMap::lod (`step` is a WGSL built-in): distance to the
+// neighbour (dx, dy) away, or to the opposite one where that has no projection, 0 where
+// neither has.
+fn lod_step(k: u32, x: f32, y: f32, p: vec2<f32>, dx: f32, dy: f32) -> f32 {
+    var q = raw(k, x + dx, y + dy);
     if !q.ok {
-        q = raw_point(k, x - dx, y - dy);
+        q = raw(k, x - dx, y - dy);
     }
     if !q.ok {
         return 0.0;
@@ -55,9 +57,15 @@ fn footprint_step(k: u32, x: f32, y: f32, p: vec2<f32>, dx: f32, dy: f32) -> f32
     return length(q.p - p);
 }
 
+// ExactMap::lod: level of detail at tile pixel (x, y) that maps to p, log2 of the longer of
+// the differences to (x + 1, y) and (x, y + 1).
+fn lod(k: u32, x: f32, y: f32, p: vec2<f32>) -> f32 {
+    return lod_of(max(lod_step(k, x, y, p, 1.0, 0.0), lod_step(k, x, y, p, 0.0, 1.0)));
+}
+
 // ExactMap::point: source point of tile pixel (x, y), not ok outside the content. The
 // footprint is only needed (and only measured) for anti-aliasing.
-fn map_point(k: u32, x: f32, y: f32, with_footprint: bool) -> SourcePoint {
+fn point(k: u32, x: f32, y: f32, with_footprint: bool) -> SourcePoint {
     let ray = tile_ray(k, x, y);
     if !ray.ok || !in_band(elevation_of(ray.d)) {
         return SourcePoint(vec2<f32>(0.0), 0.0, false);
@@ -66,18 +74,14 @@ fn map_point(k: u32, x: f32, y: f32, with_footprint: bool) -> SourcePoint {
     if !projected.ok || !in_frame(projected.p) {
         return SourcePoint(vec2<f32>(0.0), 0.0, false);
     }
-    var lod = NO_LOD;
+    var level = NO_LOD;
     if with_footprint {
-        let footprint = max(
-            footprint_step(k, x, y, projected.p, 1.0, 0.0),
-            footprint_step(k, x, y, projected.p, 0.0, 1.0),
-        );
-        lod = lod_of(footprint);
+        level = lod(k, x, y, projected.p);
     }
-    return SourcePoint(projected.p, lod, true);
+    return SourcePoint(projected.p, level, true);
 }
 
-// Mapper::point's tile search: the tile holding view pixel `pixel`, MAX_TILES if none.
+// Mapper::row's tile search: the tile holding view pixel `pixel`, MAX_TILES if none.
 fn tile_at(pixel: vec2<u32>) -> u32 {
     for (var k = 0u; k < config.tile_count; k += 1u) {
         let r = config.tiles[k].rect;
