@@ -622,7 +622,26 @@ fn a_live_stream_plays_and_a_dead_one_shows_reconnecting_while_keys_answer() {
             .spawn()
             .expect("start ffmpeg"),
     );
-    // The server listens once it is up; the viewer retries the first connection.
+    // A refused first connection is an error at once: start the viewer once the server
+    // listens (read from /proc, as a test connection would use up its one client).
+    let listening = format!(":{port:04X} ");
+    let start = Instant::now();
+    while !["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|a| (a.to_owned() + " ").ends_with(&listening))
+                    && l.split_whitespace().nth(3) == Some("0A")
+            })
+        })
+    }) {
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "ffmpeg never listened on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let calib = asset(RING_CALIB).display().to_string();
     let mut viewer = Viewer::start(&display, "live", &[&url, "--calib", &calib]);
     let playing = viewer.wait_stats(0, "the stream to play", |s| {
