@@ -305,6 +305,20 @@ impl<'a> Frame<'a> {
     }
 }
 
+/// Runs `f` on a view of `image` in its own layout (8-bit grey, RGB or RGBA), or on an RGBA8
+/// copy of any other (grey with alpha, 16-bit, float): how the CLI reads a still.
+pub fn with_image<T, E: From<Error>>(
+    image: &image::DynamicImage,
+    f: impl FnOnce(&Frame<'_>) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    match image {
+        image::DynamicImage::ImageLuma8(gray) => f(&Frame::from_gray_image(gray)?),
+        image::DynamicImage::ImageRgb8(rgb) => f(&Frame::from_rgb_image(rgb)?),
+        image::DynamicImage::ImageRgba8(rgba) => f(&Frame::from_rgba_image(rgba)?),
+        other => f(&Frame::from_rgba_image(&other.to_rgba8())?),
+    }
+}
+
 /// A mutable plane of an output frame: bytes and the distance between row starts, both
 /// fixed when it is made, so a [`FrameMut`]'s checked layout cannot be broken through
 /// [`FrameMut::planes_mut`]; the bytes are lent out, whole or row by row.

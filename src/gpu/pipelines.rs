@@ -134,37 +134,14 @@ impl Pipelines {
             let [a, b, c, d] = variant.constants();
             let srgb = ("output_srgb", if format.is_srgb() { 1.0 } else { 0.0 });
             let constants = [a, b, c, d, srgb];
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some("omnidewarp dewarp"),
-                layout: Some(layout),
-                vertex: wgpu::VertexState {
-                    module,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState {
-                    count: samples,
-                    ..Default::default()
-                },
-                fragment: Some(wgpu::FragmentState {
-                    module,
-                    entry_point: Some(entry.name()),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &constants,
-                        ..Default::default()
-                    },
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format,
-                        blend: None,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+            full_screen_pipeline(
+                device,
+                "omnidewarp dewarp",
+                (module, layout),
+                entry.name(),
+                &constants,
+                (format, samples),
+            )
         })
     }
 
@@ -181,31 +158,58 @@ impl Pipelines {
     ) -> &wgpu::RenderPipeline {
         let (module, layout) = (&self.mip_module, &self.mip_layout);
         self.mip.entry(format).or_insert_with(|| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some("omnidewarp mipmap"),
-                layout: Some(layout),
-                vertex: wgpu::VertexState {
-                    module,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module,
-                    entry_point: Some("fs_main"),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format,
-                        blend: None,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+            full_screen_pipeline(
+                device,
+                "omnidewarp mipmap",
+                (module, layout),
+                "fs_main",
+                &[],
+                (format, 1),
+            )
         })
     }
+}
+
+/// A pipeline that draws one full-screen triangle (`vs_main`) with fragment entry `entry`
+/// and pipeline `constants` into one unblended colour target of `format` with `samples`
+/// samples: the shape of both of our pipelines.
+fn full_screen_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    (module, layout): (&wgpu::ShaderModule, &wgpu::PipelineLayout),
+    entry: &str,
+    constants: &[(&str, f64)],
+    (format, samples): (wgpu::TextureFormat, u32),
+) -> wgpu::RenderPipeline {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some("vs_main"),
+            compilation_options: Default::default(),
+            buffers: &[],
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState {
+            count: samples,
+            ..Default::default()
+        },
+        fragment: Some(wgpu::FragmentState {
+            module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
+            targets: &[Some(wgpu::ColorTargetState {
+                format,
+                blend: None,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
 }

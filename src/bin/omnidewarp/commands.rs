@@ -4,15 +4,14 @@ use std::io::Write;
 use std::path::Path;
 
 use omnidewarp::calib::{self, ResolvedCalibration};
+use omnidewarp::frame::with_image;
 use omnidewarp::model::Calibration;
 use omnidewarp::output::{AtomicFile, commit_all, frame_to_image};
 use omnidewarp::{Backend, DetectOptions, Dewarper, Frame, FrameMut, PixelFormat, detect_ring};
 
 use crate::Failure;
 use crate::args::{Command, ConvertArgs, DetectArgs, ExportMapArgs, MapFormat, RenderMirrorArgs};
-use crate::output::{
-    check_not_input, load_image, output_error, output_format, save_image, with_frame,
-};
+use crate::output::{check_not_input, load_image, output_error, output_format, save_image};
 
 /// Runs one subcommand.
 pub fn run(command: Command) -> Result<(), Failure> {
@@ -49,7 +48,7 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
     output_format(&args.output)?;
     let img = load_image(&args.input)?;
     let resolved = calib::resolve(args.calib.as_deref(), Some(&args.input), || {
-        with_frame(&img, |frame| {
+        with_image(&img, |frame| {
             ResolvedCalibration::detect(frame, &DetectOptions::default())
         })
     })?;
@@ -66,7 +65,7 @@ fn convert(args: &ConvertArgs) -> Result<(), Failure> {
         .with_expected_frames(Some(1));
     let mut dewarper = Dewarper::new(calibration, view, options)?;
     log::debug!("dewarping on {}", dewarper.description());
-    let out = with_frame(&img, |frame| -> Result<_, Failure> {
+    let out = with_image(&img, |frame| -> Result<_, Failure> {
         // The GPU writes RGBA8, as does a fill with transparency; otherwise the output keeps
         // the input's layout.
         let keep = frame.format();
@@ -103,7 +102,7 @@ fn detect(args: &DetectArgs) -> Result<(), Failure> {
         args.elevation_outer.to_radians(),
     );
     let img = load_image(&args.frame)?;
-    let ring = with_frame(&img, |frame| detect_ring(frame, &options))?;
+    let ring = with_image(&img, |frame| detect_ring(frame, &options))?;
     println!("{ring}");
     if let Some(output) = &args.output {
         ring.to_calibration(&options)?.save_toml(output)?;
@@ -122,7 +121,7 @@ fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
     let calibration = calibration.scaled_to(width, height)?;
     let options = args.sampling.options();
     let img = load_image(&args.panorama)?;
-    let out = with_frame(&img, |pano| -> Result<_, Failure> {
+    let out = with_image(&img, |pano| -> Result<_, Failure> {
         let format = pano.format();
         let mut data = vec![0u8; width as usize * height as usize * channels(format)];
         omnidewarp::render_mirror(

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use omnidewarp::Frame;
+use omnidewarp::frame::with_image;
 
 use crate::Failure;
 
@@ -67,19 +67,6 @@ pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
         .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
 }
 
-/// Runs `f` on `img` as a frame of its own format (other formats become RGBA8 first).
-pub fn with_frame<T, E: From<omnidewarp::Error>>(
-    img: &image::DynamicImage,
-    f: impl FnOnce(&Frame<'_>) -> Result<T, E>,
-) -> Result<T, E> {
-    match img {
-        image::DynamicImage::ImageLuma8(g) => f(&Frame::from_gray_image(g)?),
-        image::DynamicImage::ImageRgb8(rgb) => f(&Frame::from_rgb_image(rgb)?),
-        image::DynamicImage::ImageRgba8(rgba) => f(&Frame::from_rgba_image(rgba)?),
-        other => f(&Frame::from_rgba_image(&other.to_rgba8())?),
-    }
-}
-
 /// A library error about the output `path`, naming it once.
 pub fn output_error(path: &Path, e: omnidewarp::Error) -> Failure {
     match e {
@@ -93,7 +80,7 @@ pub fn output_error(path: &Path, e: omnidewarp::Error) -> Failure {
 /// a complete one.
 pub fn save_image(path: &Path, img: &image::DynamicImage) -> Result<(), Failure> {
     output_format(path)?;
-    with_frame(img, |frame| {
+    with_image(img, |frame| {
         omnidewarp::output::save_image(frame, path).map_err(|e| output_error(path, e))
     })
 }
