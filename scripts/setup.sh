@@ -2,7 +2,9 @@
 # Installs what building and testing omnidewarp needs on Debian/Ubuntu (as root or via sudo):
 # a C toolchain for the FFmpeg bindings, FFmpeg's libraries and CLI (video feature and its
 # tests), Mesa's software Vulkan "lavapipe" (GPU tests without a GPU), GStreamer's RTSP
-# server for Debian's /usr/bin/python3 (the RTSP tests' server), and Rust if missing.
+# server for Debian's /usr/bin/python3 (the RTSP tests' server), a virtual X display with
+# xdotool and ImageMagick plus the X client libraries winit loads at run time (the viewer
+# and its tests), and Rust if missing.
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,8 @@ packages=(
   mesa-vulkan-drivers libvulkan1 libegl1 libegl-mesa0 libgl1-mesa-dri
   curl ca-certificates python3
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  xvfb xdotool imagemagick libx11-6 libx11-xcb1 libxcursor1 libxi6 libxcb1 libxkbcommon0
+  libxkbcommon-x11-0
 )
 
 sudo=""

@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use super::kernels::{self, CpuLevel};
-use super::map::{ExactMap, GridRow, RowPoints, SourcePoint, TileGrid};
+use super::map::{ExactMap, RowPoints, SourcePoint, TileGrid};
 use super::sample::{self, MipChain, PlaneRef, WrapX, sample_lod, to_u8};
 use super::separable::SeparableTile;
 use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut};
@@ -36,87 +36,49 @@ pub(super) struct Mapper<'a> {
 }
 
 impl Mapper<'_> {
-    /// The mapping along output row `y` (output luma pixels, continuous).
-    pub fn row(&self, y: f32) -> RowMapper<'_> {
-        let py = sample::floor_i32(y + 0.5) as f32;
-        let spans = self
-            .tiles
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| py >= t.y0 as f32 && py < (t.y0 + t.height) as f32)
-            .map(|(k, tile)| {
-                let ly = y - tile.y0 as f32;
-                let mapping = match self.mappings.map(|m| &m[k]) {
-                    None => SpanMapping::Exact,
-                    Some(TileMapping::Grid(grid)) => SpanMapping::Grid(grid.row(ly)),
-                    Some(TileMapping::Separable(tables)) => SpanMapping::Separable(tables),
-                };
-                Span { tile, ly, mapping }
-            })
-            .collect();
-        RowMapper {
-            map: self.map,
-            spans,
-            snap_safe: self.snap_safe,
-        }
-    }
-}
-
-/// The part of an output row inside one tile.
-struct Span<'a> {
-    tile: &'a Tile,
-    /// The row's tile-local y.
-    ly: f32,
-    mapping: SpanMapping<'a>,
-}
-
-/// How one span of a row is mapped.
-enum SpanMapping<'a> {
-    Exact,
-    Grid(GridRow<'a>),
-    Separable(&'a SeparableTile),
-}
-
-/// Source points along one output row.
-pub(super) struct RowMapper<'a> {
-    map: &'a ExactMap<'a>,
-    spans: Vec<Span<'a>>,
-    snap_safe: bool,
-}
-
-impl RowMapper<'_> {
-    /// Source points of output positions `x_of(0..n)` (increasing) on this row, into `out`.
-    pub fn fill(&self, n: usize, x_of: impl Fn(usize) -> f32 + Copy, out: &mut RowPoints) {
+    /// Source points of output positions `(x_of(0..n), y)` (output luma pixels, continuous,
+    /// `x_of` increasing) into `out`. Allocates nothing once `out` has held a row this long.
+    pub fn fill_row(
+        &self,
+        y: f32,
+        n: usize,
+        x_of: impl Fn(usize) -> f32 + Copy,
+        out: &mut RowPoints,
+    ) {
         out.reset(n);
+        let mut nodes = std::mem::take(&mut out.nodes);
+        let py = sample::floor_i32(y + 0.5) as f32;
         let mut start = 0;
-        for span in &self.spans {
-            let end_x = (span.tile.x0 + span.tile.width) as f32;
-            let x0 = span.tile.x0 as f32;
+        for (k, tile) in self.tiles.iter().enumerate() {
+            if !(py >= tile.y0 as f32 && py < (tile.y0 + tile.height) as f32) {
+                continue;
+            }
+            let ly = y - tile.y0 as f32;
+            let end_x = (tile.x0 + tile.width) as f32;
+            let x0 = tile.x0 as f32;
             // Skip pixels left of this tile (they belong to no tile), then take those in it;
             // pixel columns grow with i, so both ends are found by bisection.
             let column = |i: usize| sample::floor_i32(x_of(i) + 0.5) as f32;
             start = first_failing(start..n, |i| column(i) <= x0 - 1.0);
             let end = first_failing(start..n, |i| column(i) < end_x);
             let local = |i: usize| x_of(i) - x0;
-            match &span.mapping {
-                SpanMapping::Grid(grid) => {
-                    grid.fill(self.map, start..end, local, span.ly, self.snap_safe, out);
+            match self.mappings.map(|m| &m[k]) {
+                Some(TileMapping::Grid(grid)) => {
+                    let row = grid.row_into(ly, &mut nodes);
+                    row.fill(self.map, start..end, local, ly, self.snap_safe, out);
                 }
-                SpanMapping::Separable(tables) => {
-                    tables.fill(self.map, start..end, local, span.ly, out);
+                Some(TileMapping::Separable(tables)) => {
+                    tables.fill(self.map, start..end, local, ly, out);
                 }
-                SpanMapping::Exact => {
+                None => {
                     for i in start..end {
-                        out.set(
-                            i,
-                            self.map
-                                .point(span.tile, f64::from(local(i)), f64::from(span.ly)),
-                        );
+                        out.set(i, self.map.point(tile, f64::from(local(i)), f64::from(ly)));
                     }
                 }
             }
             start = end;
         }
+        out.nodes = nodes;
     }
 }
 
@@ -197,6 +159,17 @@ impl PlaneGeometry {
     }
 }
 
+thread_local! {
+    /// Each thread's row of source points, reused from row to row and frame to frame (the
+    /// steady state allocates nothing).
+    static POINTS: std::cell::RefCell<RowPoints> = std::cell::RefCell::default();
+}
+
+/// Runs `f` with this thread's [`RowPoints`].
+fn with_points<T>(f: impl FnOnce(&mut RowPoints) -> T) -> T {
+    POINTS.with_borrow_mut(f)
+}
+
 /// Runs `f(row index, row bytes)` over the first `height` rows of `plane`, in parallel.
 pub(super) fn for_each_row(
     plane: &mut PlaneMut<'_>,
@@ -210,9 +183,7 @@ pub(super) fn for_each_row(
         .par_chunks_mut(stride)
         .take(height as usize)
         .enumerate()
-        .for_each_init(RowPoints::default, |points, (j, row)| {
-            f(j, &mut row[..row_bytes], points)
-        });
+        .for_each(|(j, row)| with_points(|points| f(j, &mut row[..row_bytes], points)));
 }
 
 pub(super) fn run(
@@ -297,7 +268,7 @@ impl Context<'_> {
         if let Some(level) = self.kernel(mips).filter(|_| d == C) {
             let fill: [u8; C] = std::array::from_fn(|k| fill[k]);
             for_each_row(&mut dst.planes_mut()[0], w as usize * C, h, |j, row, p| {
-                mapper.row(j as f32).fill(w as usize, |i| i as f32, p);
+                mapper.fill_row(j as f32, w as usize, |i| i as f32, p);
                 kernels::bilinear_row::<C>(level, src, &p.x, &p.y, &p.valid, fill, row);
             });
             return;
@@ -307,7 +278,8 @@ impl Context<'_> {
             w as usize * d,
             h,
             |j, row, points| {
-                mapper.row(geometry.luma(0, j).1).fill(
+                mapper.fill_row(
+                    geometry.luma(0, j).1,
                     w as usize,
                     |i| geometry.luma(i, j).0,
                     points,
@@ -356,12 +328,13 @@ impl Context<'_> {
         let kernel = self.kernel(mips[0]);
         if let Some(level) = kernel {
             for_each_row(&mut planes[0], w as usize, h, |j, row, p| {
-                mapper.row(j as f32).fill(w as usize, |i| i as f32, p);
+                mapper.fill_row(j as f32, w as usize, |i| i as f32, p);
                 kernels::bilinear_row::<1>(level, luma, &p.x, &p.y, &p.valid, [fy], row);
             });
         } else {
             for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
-                mapper.row(luma_geometry.luma(0, j).1).fill(
+                mapper.fill_row(
+                    luma_geometry.luma(0, j).1,
                     w as usize,
                     |i| luma_geometry.luma(i, j).0,
                     points,
@@ -403,28 +376,31 @@ impl Context<'_> {
             .zip(v_plane.data_mut().par_chunks_mut(vs))
             .take(ch as usize)
             .enumerate()
-            .for_each_init(RowPoints::default, |points, (j, (u_row, v_row))| {
-                let n = cw as usize;
-                mapper.row(chroma_geometry.luma(0, j).1).fill(
-                    n,
-                    |i| chroma_geometry.luma(i, j).0,
-                    points,
-                );
-                if let Some(level) = kernel.filter(|_| src.format() == PixelFormat::I420) {
-                    let (sx, sy) = chroma_geometry.src_scale;
-                    points.x.iter_mut().for_each(|x| *x = (*x + 0.5) * sx - 0.5);
-                    points.y.iter_mut().for_each(|y| *y = (*y + 0.5) * sy - 0.5);
-                    let (x, y, ok) = (&points.x, &points.y, &points.valid);
-                    let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
-                    kernels::bilinear_row::<1>(level, u, x, y, ok, [fu], &mut u_row[..n]);
-                    kernels::bilinear_row::<1>(level, v, x, y, ok, [fv], &mut v_row[..n]);
-                    return;
-                }
-                for i in 0..n {
-                    let (u, v) = points.get(i).map_or((fu, fv), sample_uv);
-                    u_row[i] = u;
-                    v_row[i] = v;
-                }
+            .for_each(|(j, (u_row, v_row))| {
+                with_points(|points| {
+                    let n = cw as usize;
+                    mapper.fill_row(
+                        chroma_geometry.luma(0, j).1,
+                        n,
+                        |i| chroma_geometry.luma(i, j).0,
+                        points,
+                    );
+                    if let Some(level) = kernel.filter(|_| src.format() == PixelFormat::I420) {
+                        let (sx, sy) = chroma_geometry.src_scale;
+                        points.x.iter_mut().for_each(|x| *x = (*x + 0.5) * sx - 0.5);
+                        points.y.iter_mut().for_each(|y| *y = (*y + 0.5) * sy - 0.5);
+                        let (x, y, ok) = (&points.x, &points.y, &points.valid);
+                        let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
+                        kernels::bilinear_row::<1>(level, u, x, y, ok, [fu], &mut u_row[..n]);
+                        kernels::bilinear_row::<1>(level, v, x, y, ok, [fv], &mut v_row[..n]);
+                        return;
+                    }
+                    for i in 0..n {
+                        let (u, v) = points.get(i).map_or((fu, fv), sample_uv);
+                        u_row[i] = u;
+                        v_row[i] = v;
+                    }
+                })
             });
     }
 
@@ -449,7 +425,8 @@ impl Context<'_> {
             w as usize * 4,
             h,
             |j, row, points| {
-                mapper.row(luma_geometry.luma(0, j).1).fill(
+                mapper.fill_row(
+                    luma_geometry.luma(0, j).1,
                     w as usize,
                     |i| luma_geometry.luma(i, j).0,
                     points,

@@ -224,7 +224,8 @@ impl TileGrid {
                 .into_par_iter()
                 .map(|j| {
                     let y = (j as f64 + 0.5) * s;
-                    let row = grid.row(y as f32);
+                    let mut nodes = Vec::new();
+                    let row = grid.row_into(y as f32, &mut nodes);
                     (0..cols - 3)
                         .filter_map(|i| {
                             let x = (i as f64 + 0.5) * s;
@@ -239,8 +240,9 @@ impl TileGrid {
         grid
     }
 
-    /// The grid interpolated to tile row `y` (continuous): one blended node per grid column.
-    pub fn row(&self, y: f32) -> GridRow<'_> {
+    /// The grid interpolated to tile row `y` (continuous): one blended node per grid column,
+    /// written into `nodes` (reused between rows).
+    pub fn row_into<'a>(&'a self, y: f32, nodes: &'a mut Vec<Node>) -> GridRow<'a> {
         let s = self.step as f32;
         let gy = (y / s).max(0.0);
         let j = (gy as usize).min(self.rows - 4);
@@ -249,13 +251,14 @@ impl TileGrid {
         let (r0, rest) = rows.split_at(self.cols);
         let (r1, rest) = rest.split_at(self.cols);
         let (r2, r3) = rest.split_at(self.cols);
-        let nodes = r0
-            .iter()
-            .zip(r1)
-            .zip(r2)
-            .zip(r3)
-            .map(|(((a, b), c), d)| Node::blend([*a, *b, *c, *d], w))
-            .collect();
+        nodes.clear();
+        nodes.extend(
+            r0.iter()
+                .zip(r1)
+                .zip(r2)
+                .zip(r3)
+                .map(|(((a, b), c), d)| Node::blend([*a, *b, *c, *d], w)),
+        );
         GridRow { grid: self, nodes }
     }
 }
@@ -267,6 +270,8 @@ pub(crate) struct RowPoints {
     pub y: Vec<f32>,
     pub lod: Vec<f32>,
     pub valid: Vec<bool>,
+    /// Scratch for the grid blended along the row.
+    pub nodes: Vec<Node>,
 }
 
 impl RowPoints {
@@ -306,7 +311,7 @@ impl RowPoints {
 #[derive(Debug)]
 pub(crate) struct GridRow<'a> {
     grid: &'a TileGrid,
-    nodes: Vec<Node>,
+    nodes: &'a [Node],
 }
 
 impl GridRow<'_> {

@@ -39,7 +39,8 @@ struct Geometry {
     /// Whether the grid carries lods.
     antialias: bool,
     calibration: Calibration,
-    /// One per tile of the view.
+    /// The view's tiles, and how each is mapped.
+    tiles: Vec<Tile>,
     mappings: Vec<TileMapping>,
 }
 
@@ -150,10 +151,10 @@ impl CpuDewarper {
             let calibration = self.calibration.scaled_to(key.0, key.1)?;
             let map = ExactMap::new(&calibration);
             let aa = self.options.antialias;
-            let mappings = self
-                .view
-                .tiles()
-                .into_iter()
+            let tiles = self.view.tiles();
+            let mappings = tiles
+                .iter()
+                .copied()
                 .map(|tile| match SeparableTile::build(&map, tile, aa) {
                     Some(tables) => TileMapping::Separable(tables),
                     None => TileMapping::Grid(TileGrid::build(&map, tile, aa)),
@@ -164,6 +165,7 @@ impl CpuDewarper {
                 view: self.view,
                 antialias: self.options.antialias,
                 calibration,
+                tiles,
                 mappings,
             });
         }
@@ -171,17 +173,9 @@ impl CpuDewarper {
             unreachable!("geometry was just built")
         };
         let map = ExactMap::new(&geometry.calibration);
-        let tiles: Vec<Tile> = geometry
-            .mappings
-            .iter()
-            .map(|m| match m {
-                TileMapping::Separable(t) => t.tile,
-                TileMapping::Grid(g) => g.tile,
-            })
-            .collect();
         let mapper = Mapper {
             map: &map,
-            tiles: &tiles,
+            tiles: &geometry.tiles,
             mappings: Some(&geometry.mappings),
             snap_safe: self.options.interpolation == crate::options::Interpolation::Nearest,
             kernel: Some(self.level),
@@ -259,7 +253,7 @@ fn positions(mapper: &Mapper<'_>, view: &View) -> Vec<[f32; 2]> {
     let mut out = vec![[f32::NAN; 2]; width * view.height as usize];
     out.par_chunks_mut(width).enumerate().for_each(|(j, row)| {
         let mut points = RowPoints::default();
-        mapper.row(j as f32).fill(width, |i| i as f32, &mut points);
+        mapper.fill_row(j as f32, width, |i| i as f32, &mut points);
         for (i, p) in row.iter_mut().enumerate() {
             if let Some(q) = points.get(i) {
                 *p = [q.x, q.y];

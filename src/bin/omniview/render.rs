@@ -1,0 +1,341 @@
+//! Drawing a view into the window, two ways behind one type:
+//! - **GPU**: the library's `GpuDewarper` on the window's own device, drawing straight into
+//!   egui's render pass through `egui_wgpu::CallbackTrait` (`prepare` before the pass,
+//!   `draw` inside it);
+//! - **CPU**: the library's `CpuDewarper` renders the view into an RGBA buffer that is
+//!   uploaded into one texture and drawn by egui — faster on a software adapter
+//!   (llvmpipe/lavapipe), where the shader itself would run on the CPU.
+//!
+//! The raw frame (mode 0) is always an uploaded texture.
+
+use std::time::Instant;
+
+use egui_wgpu::wgpu;
+use omnidewarp::model::{Calibration, View};
+use omnidewarp::{CpuDewarper, DewarpOptions, FrameBuf, GpuDewarper, PixelFormat};
+
+use crate::media::Picture;
+
+/// Which dewarper draws the view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The CPU dewarper plus a texture upload.
+    Cpu,
+    /// The GPU dewarper in the window's pass.
+    Gpu,
+}
+
+impl Backend {
+    /// The name shown in the HUD and `--stats`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Gpu => "gpu",
+        }
+    }
+}
+
+/// Milliseconds spent in the last redraw's stages.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Dewarping (CPU), or preparing the draw (GPU: upload of the frame included).
+    pub dewarp_ms: f64,
+    /// Uploading the view (CPU) or the frame (GPU).
+    pub upload_ms: f64,
+}
+
+/// What egui should draw for the view.
+pub enum Drawn {
+    /// This texture, at the view's size.
+    Texture(egui::TextureId),
+    /// The GPU dewarper's paint callback.
+    Callback,
+}
+
+/// The window's device, queue, target format and egui renderer.
+pub struct Gpu<'a> {
+    /// Device.
+    pub device: &'a wgpu::Device,
+    /// Queue.
+    pub queue: &'a wgpu::Queue,
+    /// The surface's format.
+    pub format: wgpu::TextureFormat,
+    /// egui's renderer (owns the textures and the callback resources).
+    pub egui: &'a mut egui_wgpu::Renderer,
+}
+
+/// A texture egui draws, re-created when its size changes.
+struct Uploaded {
+    texture: wgpu::Texture,
+    id: egui::TextureId,
+    size: (u32, u32),
+}
+
+impl Uploaded {
+    /// Writes tightly packed RGBA `data` of `size`, making the texture when needed.
+    fn write(
+        slot: &mut Option<Self>,
+        gpu: &mut Gpu<'_>,
+        size: (u32, u32),
+        data: &[u8],
+    ) -> egui::TextureId {
+        if slot.as_ref().is_none_or(|u| u.size != size) {
+            if let Some(old) = slot.take() {
+                gpu.egui.free_texture(&old.id);
+            }
+            let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("omniview view"),
+                size: wgpu::Extent3d {
+                    width: size.0,
+                    height: size.1,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                // egui's shader takes texture values as gamma-encoded: our sRGB bytes
+                // reach a non-sRGB surface unchanged.
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            });
+            let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+            let id = gpu
+                .egui
+                .register_native_texture(gpu.device, &view, wgpu::FilterMode::Linear);
+            *slot = Some(Self { texture, id, size });
+        }
+        let Some(u) = slot.as_ref() else {
+            unreachable!("made above")
+        };
+        gpu.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture: &u.texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            data,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(size.0 * 4),
+                rows_per_image: Some(size.1),
+            },
+            wgpu::Extent3d {
+                width: size.0,
+                height: size.1,
+                depth_or_array_layers: 1,
+            },
+        );
+        u.id
+    }
+}
+
+/// The key of what was last drawn: redraw work is skipped when nothing changed.
+type Key = (View, u64);
+
+/// Draws views (and raw frames) of one source at a time.
+pub struct ViewRenderer {
+    backend: Backend,
+    options: DewarpOptions,
+    cpu: Option<CpuDewarper>,
+    buffer: Option<FrameBuf>,
+    view_texture: Option<Uploaded>,
+    raw_texture: Option<Uploaded>,
+    /// The calibration the dewarper was made with.
+    calibration: Option<Calibration>,
+    drawn: Option<Key>,
+    raw_drawn: Option<u64>,
+    /// Whether the GPU dewarper holds the current frame.
+    gpu_frame: Option<u64>,
+}
+
+/// The callback that draws the GPU dewarper's view inside egui's pass.
+struct DewarpCallback;
+
+impl egui_wgpu::CallbackTrait for DewarpCallback {
+    fn paint(
+        &self,
+        info: egui::PaintCallbackInfo,
+        pass: &mut wgpu::RenderPass<'static>,
+        resources: &egui_wgpu::CallbackResources,
+    ) {
+        if let Some(dewarper) = resources.get::<GpuDewarper>() {
+            let rect = info.viewport_in_pixels();
+            let origin = [rect.left_px.max(0) as u32, rect.top_px.max(0) as u32];
+            if let Err(e) = dewarper.draw(pass, origin) {
+                eprintln!("omniview: drawing the view: {e}");
+            }
+        }
+    }
+}
+
+impl ViewRenderer {
+    /// A renderer using `backend`.
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            options: DewarpOptions::default(),
+            cpu: None,
+            buffer: None,
+            view_texture: None,
+            raw_texture: None,
+            calibration: None,
+            drawn: None,
+            raw_drawn: None,
+            gpu_frame: None,
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Forgets what was drawn (another source is shown).
+    pub fn reset(&mut self) {
+        self.drawn = None;
+        self.raw_drawn = None;
+        self.gpu_frame = None;
+    }
+
+    /// Draws `view` of `picture` (number `serial`) calibrated by `calibration`, doing only
+    /// the work that changed since the last call.
+    pub fn view(
+        &mut self,
+        gpu: &mut Gpu<'_>,
+        calibration: &Calibration,
+        picture: &Picture,
+        serial: u64,
+        view: View,
+    ) -> omnidewarp::Result<(Drawn, Timings)> {
+        let mut timings = Timings::default();
+        if self.calibration.as_ref() != Some(calibration) {
+            self.calibration = Some(calibration.clone());
+            self.cpu = None;
+            gpu.egui.callback_resources.remove::<GpuDewarper>();
+            self.drawn = None;
+            self.gpu_frame = None;
+        }
+        let key = (view, serial);
+        match self.backend {
+            Backend::Cpu => {
+                if self.drawn != Some(key) || self.view_texture.is_none() {
+                    let t0 = Instant::now();
+                    let dewarper = match &mut self.cpu {
+                        Some(d) => {
+                            d.set_view(view)?;
+                            d
+                        }
+                        slot => {
+                            slot.insert(CpuDewarper::new(calibration.clone(), view, self.options)?)
+                        }
+                    };
+                    let buffer = match &mut self.buffer {
+                        Some(b)
+                            if (b.frame().width(), b.frame().height())
+                                == (view.width, view.height) =>
+                        {
+                            b
+                        }
+                        slot => {
+                            slot.insert(FrameBuf::new(PixelFormat::Rgba8, view.width, view.height)?)
+                        }
+                    };
+                    dewarper.dewarp(&picture.frame()?, &mut buffer.frame_mut())?;
+                    let t1 = Instant::now();
+                    Uploaded::write(
+                        &mut self.view_texture,
+                        gpu,
+                        (view.width, view.height),
+                        buffer.plane(0),
+                    );
+                    timings = Timings {
+                        dewarp_ms: (t1 - t0).as_secs_f64() * 1e3,
+                        upload_ms: t1.elapsed().as_secs_f64() * 1e3,
+                    };
+                    self.drawn = Some(key);
+                }
+                let Some(u) = &self.view_texture else {
+                    unreachable!("written above")
+                };
+                Ok((Drawn::Texture(u.id), timings))
+            }
+            Backend::Gpu => {
+                let t0 = Instant::now();
+                let resources = &mut gpu.egui.callback_resources;
+                if resources.get::<GpuDewarper>().is_none() {
+                    let d = GpuDewarper::with_device(
+                        gpu.device,
+                        gpu.queue,
+                        calibration.clone(),
+                        view,
+                        self.options,
+                    )?;
+                    resources.insert(d);
+                }
+                let Some(dewarper) = resources.get_mut::<GpuDewarper>() else {
+                    unreachable!("inserted above")
+                };
+                if self.gpu_frame != Some(serial) {
+                    dewarper.upload(&picture.frame()?)?;
+                    self.gpu_frame = Some(serial);
+                }
+                let t1 = Instant::now();
+                dewarper.set_view(view)?;
+                dewarper.prepare(gpu.format, 1)?;
+                timings = Timings {
+                    upload_ms: (t1 - t0).as_secs_f64() * 1e3,
+                    dewarp_ms: t1.elapsed().as_secs_f64() * 1e3,
+                };
+                self.drawn = Some(key);
+                Ok((Drawn::Callback, timings))
+            }
+        }
+    }
+
+    /// The paint callback of the GPU backend, over `rect` (the view's size, in points).
+    pub fn callback(rect: egui::Rect) -> egui::PaintCallback {
+        egui_wgpu::Callback::new_paint_callback(rect, DewarpCallback)
+    }
+
+    /// The raw frame as a texture (mode 0).
+    pub fn raw(
+        &mut self,
+        gpu: &mut Gpu<'_>,
+        picture: &Picture,
+        serial: u64,
+    ) -> omnidewarp::Result<egui::TextureId> {
+        if self.raw_drawn != Some(serial) || self.raw_texture.is_none() {
+            let size = picture.size();
+            match picture {
+                Picture::Still(image) => {
+                    Uploaded::write(&mut self.raw_texture, gpu, size, image.as_raw());
+                }
+                Picture::Video(..) => {
+                    let rgba = omnidewarp::output::frame_to_image(&picture.frame()?)?.to_rgba8();
+                    Uploaded::write(&mut self.raw_texture, gpu, size, rgba.as_raw());
+                }
+            }
+            self.raw_drawn = Some(serial);
+        }
+        let Some(u) = &self.raw_texture else {
+            unreachable!("written above")
+        };
+        Ok(u.id)
+    }
+
+    /// Renders `view` of `picture` again, offscreen at the view's full size, with the
+    /// CPU dewarper (the oracle both backends agree with): the screenshot.
+    pub fn offscreen(
+        &self,
+        calibration: &Calibration,
+        picture: &Picture,
+        view: View,
+    ) -> omnidewarp::Result<FrameBuf> {
+        let mut dewarper = CpuDewarper::new(calibration.clone(), view, self.options)?;
+        let mut out = FrameBuf::new(PixelFormat::Rgba8, view.width, view.height)?;
+        dewarper.dewarp(&picture.frame()?, &mut out.frame_mut())?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,183 @@
+//! The overlays egui draws over the view: status bar, HUD, help, calibration editor, and
+//! the calibration drawn over the raw frame.
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Stroke, Vec2};
+use glam::DVec2;
+use omnidewarp::model::{Calibration, direction};
+
+use crate::state::calib_edit::RingEdit;
+use crate::state::keys::HELP;
+
+/// Text colour of the overlays.
+const TEXT: Color32 = Color32::from_rgb(235, 235, 235);
+/// Their backdrop.
+const BACKDROP: Color32 = Color32::from_rgba_premultiplied(0, 0, 0, 170);
+
+/// Draws `lines` in a box anchored at `anchor` of the screen.
+pub fn text_box(ctx: &egui::Context, id: &str, anchor: Align2, offset: Vec2, lines: &[String]) {
+    egui::Area::new(egui::Id::unique(id))
+        .anchor(anchor, offset)
+        .interactable(false)
+        .show(ctx, |ui| {
+            egui::Frame::NONE
+                .fill(BACKDROP)
+                .inner_margin(6.0)
+                .corner_radius(4.0)
+                .show(ui, |ui| {
+                    for line in lines {
+                        ui.add(
+                            egui::Label::new(
+                                egui::RichText::new(line).color(TEXT).monospace().size(12.0),
+                            )
+                            .wrap_mode(egui::TextWrapMode::Truncate),
+                        );
+                    }
+                });
+        });
+}
+
+/// The help overlay: every key.
+pub fn help(ctx: &egui::Context) {
+    egui::Area::new(egui::Id::unique("help"))
+        .anchor(Align2::CENTER_CENTER, Vec2::ZERO)
+        .interactable(false)
+        .show(ctx, |ui| {
+            egui::Frame::NONE
+                .fill(BACKDROP)
+                .inner_margin(12.0)
+                .corner_radius(6.0)
+                .show(ui, |ui| {
+                    ui.label(
+                        egui::RichText::new("omniview keys")
+                            .color(TEXT)
+                            .strong()
+                            .size(16.0),
+                    );
+                    egui::Grid::new("keys").spacing([16.0, 2.0]).show(ui, |ui| {
+                        for (keys, what) in HELP {
+                            ui.label(egui::RichText::new(keys).color(TEXT).monospace());
+                            ui.label(egui::RichText::new(what).color(TEXT));
+                            ui.end_row();
+                        }
+                    });
+                });
+        });
+}
+
+/// A big centred message (errors, "connecting…").
+pub fn banner(ctx: &egui::Context, text: &str, error: bool) {
+    let color = if error {
+        Color32::from_rgb(255, 120, 110)
+    } else {
+        TEXT
+    };
+    egui::Area::new(egui::Id::unique("banner"))
+        .anchor(Align2::CENTER_CENTER, Vec2::new(0.0, -40.0))
+        .interactable(false)
+        .show(ctx, |ui| {
+            egui::Frame::NONE
+                .fill(BACKDROP)
+                .inner_margin(10.0)
+                .corner_radius(6.0)
+                .show(ui, |ui| {
+                    ui.label(egui::RichText::new(text).color(color).size(18.0));
+                });
+        });
+}
+
+/// Maps frame pixels to screen points for a frame of `frame_size` drawn in `rect`.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameToScreen {
+    /// Where the frame is drawn.
+    pub rect: Rect,
+    /// Frame size.
+    pub frame_size: (u32, u32),
+}
+
+impl FrameToScreen {
+    /// Screen points per frame pixel.
+    pub fn scale(self) -> f64 {
+        f64::from(self.rect.width()) / f64::from(self.frame_size.0)
+    }
+
+    /// Frame pixel `p` (centre convention) on the screen.
+    pub fn to_screen(self, p: DVec2) -> Pos2 {
+        let s = self.scale();
+        Pos2::new(
+            self.rect.min.x + ((p.x + 0.5) * s) as f32,
+            self.rect.min.y + ((p.y + 0.5) * s) as f32,
+        )
+    }
+
+    /// Screen point `p` in frame pixels.
+    pub fn to_frame(self, p: Pos2) -> DVec2 {
+        let s = self.scale();
+        DVec2::new(
+            f64::from(p.x - self.rect.min.x) / s - 0.5,
+            f64::from(p.y - self.rect.min.y) / s - 0.5,
+        )
+    }
+}
+
+/// Draws the calibration over the raw frame: the band's edges (any model), and for an
+/// edit its handles.
+pub fn calibration_overlay(
+    painter: &egui::Painter,
+    map: FrameToScreen,
+    calibration: &Calibration,
+    edit: Option<&RingEdit>,
+) {
+    let Ok(scaled) = calibration.scaled_to(map.frame_size.0, map.frame_size.1) else {
+        return;
+    };
+    let band = scaled.elevation_range();
+    let inside = 0.002;
+    for (elevation, color) in [
+        (band.min + inside, Color32::from_rgb(90, 200, 255)),
+        (band.max - inside, Color32::from_rgb(255, 200, 60)),
+    ] {
+        let points: Vec<Pos2> = (0..=180)
+            .filter_map(|i| {
+                let heading = f64::from(i) * 2f64.to_radians();
+                scaled
+                    .model
+                    .project(direction(heading, elevation))
+                    .map(|p| map.to_screen(p))
+            })
+            .collect();
+        painter.add(egui::Shape::line(points, Stroke::new(2.0, color)));
+    }
+    // North (heading 0) and east on the horizon, or the nearest elevation inside the band.
+    let horizon = 0f64.clamp(band.min, band.max);
+    for (heading, label) in [(0.0, "N"), (90f64.to_radians(), "E")] {
+        let ray = direction(heading, horizon);
+        if let Some(p) = scaled.model.project(ray) {
+            let at = map.to_screen(p);
+            painter.circle_filled(at, 4.0, Color32::WHITE);
+            painter.text(
+                at + Vec2::new(6.0, -6.0),
+                Align2::LEFT_BOTTOM,
+                label,
+                FontId::proportional(16.0),
+                Color32::WHITE,
+            );
+        }
+    }
+    if let Some(edit) = edit {
+        let s = map.scale() as f32;
+        let centre = map.to_screen(edit.center);
+        let handle = Stroke::new(2.0, Color32::from_rgb(120, 255, 120));
+        painter.circle_stroke(centre, edit.radius_inner as f32 * s, handle);
+        painter.circle_stroke(centre, edit.radius_outer as f32 * s, handle);
+        painter.circle_filled(centre, 6.0, Color32::from_rgb(120, 255, 120));
+        let mark = map.to_screen(edit.heading_mark());
+        painter.circle_filled(mark, 7.0, Color32::from_rgb(255, 90, 90));
+        painter.text(
+            mark + Vec2::new(9.0, 0.0),
+            Align2::LEFT_CENTER,
+            "heading at top",
+            FontId::proportional(14.0),
+            Color32::WHITE,
+        );
+    }
+}

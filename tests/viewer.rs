@@ -1,0 +1,666 @@
+//! The viewer as a user meets it: the real `omniview` binary in a virtual X display
+//! (Xvfb, software Vulkan), driven with xdotool, looked at with its own `s` screenshots and
+//! ImageMagick's `import -window`. Needs `xvfb xdotool imagemagick` and the X client
+//! libraries (scripts/setup.sh installs them); without them the tests fail, naming them.
+//!
+//! Waits poll the viewer's `--stats` lines (one per second) and files, never fixed sleeps.
+#![cfg(feature = "viewer")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use omnidewarp::model::{Calibration, ProjectionKind, View, ViewRequest};
+use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameBuf, PixelFormat};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const BIN: &str = env!("CARGO_BIN_EXE_omniview");
+/// Generous: the CI machine has 2 cores shared by software rendering and decoding.
+const TIMEOUT: Duration = Duration::from_secs(40);
+const W: u32 = 640;
+const H: u32 = 360;
+
+fn asset(path: &str) -> PathBuf {
+    Path::new(ROOT).join("assets").join(path)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("omniview-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn need(tool: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "`{tool}` not found: install {package} (scripts/setup.sh installs xvfb xdotool imagemagick)"
+    );
+}
+
+/// A virtual display, killed on drop.
+struct Display {
+    number: u32,
+    server: Child,
+}
+
+impl Display {
+    fn start(offset: u32) -> Self {
+        need("Xvfb", "xvfb");
+        need("xdotool", "xdotool");
+        need("import", "imagemagick");
+        let base = 50 + (std::process::id() % 200) * 4 + offset;
+        for number in base..base + 40 {
+            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+                || Path::new(&format!("/tmp/.X{number}-lock")).exists()
+            {
+                continue;
+            }
+            let server = Command::new("Xvfb")
+                .args([
+                    format!(":{number}").as_str(),
+                    "-screen",
+                    "0",
+                    "1024x768x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start Xvfb");
+            let mut display = Self { number, server };
+            let start = Instant::now();
+            while start.elapsed() < TIMEOUT {
+                if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+                    return display;
+                }
+                if display.server.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = display.server.kill();
+        }
+        panic!("could not start Xvfb");
+    }
+
+    fn name(&self) -> String {
+        format!(":{}", self.number)
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// One parsed `--stats` line.
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    fields: Vec<(String, String)>,
+}
+
+impl Stats {
+    fn parse(line: &str) -> Option<Self> {
+        if !line.starts_with("fps=") {
+            return None;
+        }
+        let fields = line
+            .split(' ')
+            .filter_map(|f| f.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Some(Self { fields })
+    }
+
+    fn get(&self, key: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn num(&self, key: &str) -> f64 {
+        self.get(key)
+            .trim_end_matches("ms")
+            .parse()
+            .unwrap_or(f64::NAN)
+    }
+}
+
+/// A running viewer, killed on drop.
+struct Viewer {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    display: String,
+    window: String,
+    runtime: PathBuf,
+    out: PathBuf,
+}
+
+impl Viewer {
+    fn start(display: &Display, name: &str, args: &[&str]) -> Self {
+        let out = temp_dir(name);
+        let runtime = out.join("runtime");
+        std::fs::create_dir_all(&runtime).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let size = format!("{W}x{H}");
+        let mut child = Command::new(BIN)
+            .args([
+                "--stats",
+                "--size",
+                &size,
+                "--friction",
+                "0",
+                "--output-dir",
+            ])
+            .arg(&out)
+            .args(args)
+            .env("DISPLAY", display.name())
+            .env_remove("WAYLAND_DISPLAY")
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("OMNIVIEW_CONFIG_DIR", out.join("config"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start omniview");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                eprintln!("omniview> {line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut viewer = Self {
+            child,
+            lines,
+            display: display.name(),
+            window: String::new(),
+            runtime,
+            out,
+        };
+        let found = viewer.xdotool_output(&["search", "--sync", "--name", "^omniview"]);
+        viewer.window = found.lines().next().unwrap_or_default().trim().to_owned();
+        assert!(!viewer.window.is_empty(), "no omniview window appeared");
+        // No window manager: focus must be given before keys reach the window.
+        viewer.xdotool(&["windowfocus", "--sync", &viewer.window.clone()]);
+        viewer
+    }
+
+    fn xdotool_output(&self, args: &[&str]) -> String {
+        let out = Command::new("timeout")
+            .arg(TIMEOUT.as_secs().to_string())
+            .arg("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("run xdotool");
+        assert!(
+            out.status.success(),
+            "xdotool {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn xdotool(&self, args: &[&str]) {
+        self.xdotool_output(args);
+    }
+
+    fn key(&self, key: &str) {
+        self.xdotool(&["key", "--clearmodifiers", key]);
+    }
+
+    /// Lines printed after the first `skip`.
+    fn lines_from(&self, skip: usize) -> Vec<String> {
+        self.lines.lock().unwrap()[skip..].to_vec()
+    }
+
+    fn line_count(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Waits for a stats line printed after `skip` lines that satisfies `ok`.
+    fn wait_stats(&mut self, skip: usize, what: &str, ok: impl Fn(&Stats) -> bool) -> Stats {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self
+                .lines_from(skip)
+                .iter()
+                .filter_map(|l| Stats::parse(l))
+                .find(|s| ok(s))
+            {
+                return s;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("omniview exited ({status}) while waiting for {what}");
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "timed out waiting for {what}; output:\n{}",
+                self.lines_from(0).join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The next stats line after every line so far.
+    fn next_stats(&mut self) -> Stats {
+        // A line already being written may predate the input: take the second one.
+        let skip = self.line_count();
+        self.wait_stats(skip, "a stats line", |_| true);
+        let skip = self.line_count();
+        self.wait_stats(skip, "a stats line", |_| true)
+    }
+
+    /// Presses `s` and returns the screenshot's path.
+    fn screenshot(&mut self) -> PathBuf {
+        let skip = self.line_count();
+        self.key("s");
+        let start = Instant::now();
+        loop {
+            if let Some(path) = self
+                .lines_from(skip)
+                .iter()
+                .find_map(|l| l.strip_prefix("screenshot: ").map(PathBuf::from))
+            {
+                assert!(
+                    path.is_file(),
+                    "{} was announced but is missing",
+                    path.display()
+                );
+                return path;
+            }
+            assert!(start.elapsed() < TIMEOUT, "no screenshot announced");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The window's pixels as X shows them.
+    fn import(&self, name: &str) -> image::RgbaImage {
+        let path = self.out.join(format!("{name}.png"));
+        let status = Command::new("timeout")
+            .arg(TIMEOUT.as_secs().to_string())
+            .args(["import", "-window", &self.window])
+            .arg(&path)
+            .env("DISPLAY", &self.display)
+            .status()
+            .expect("run import");
+        assert!(status.success(), "import -window failed");
+        image::open(&path).unwrap().to_rgba8()
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.runtime);
+    }
+}
+
+/// PSNR (dB) of the RGB channels over rows `rows` (all columns).
+fn psnr(a: &image::RgbaImage, b: &image::RgbaImage, rows: std::ops::Range<u32>) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let mut sum = 0f64;
+    let mut n = 0f64;
+    for y in rows {
+        for x in 0..a.width() {
+            let (p, q) = (a.get_pixel(x, y), b.get_pixel(x, y));
+            for c in 0..3 {
+                let d = f64::from(p[c]) - f64::from(q[c]);
+                sum += d * d;
+                n += 1.0;
+            }
+        }
+    }
+    let mse = sum / n;
+    if mse == 0.0 {
+        99.0
+    } else {
+        10.0 * (255.0 * 255.0 / mse).log10()
+    }
+}
+
+/// The CPU dewarp of `view` of `image`: what the window should show.
+fn reference(image: &str, calib: &str, view: View) -> image::RgbaImage {
+    let calibration = Calibration::load(&asset(calib)).unwrap();
+    let frame = image::open(asset(image)).unwrap().to_rgba8();
+    let mut dewarper = CpuDewarper::new(calibration, view, DewarpOptions::default()).unwrap();
+    let mut out = FrameBuf::new(PixelFormat::Rgba8, view.width, view.height).unwrap();
+    dewarper
+        .dewarp(
+            &Frame::from_rgba_image(&frame).unwrap(),
+            &mut out.frame_mut(),
+        )
+        .unwrap();
+    image::RgbaImage::from_raw(view.width, view.height, out.plane(0).to_vec()).unwrap()
+}
+
+fn view(kind: ProjectionKind, yaw_deg: f64, fov_deg: Option<f64>, calib: &str) -> View {
+    let calibration = Calibration::load(&asset(calib)).unwrap();
+    let request = ViewRequest::new(kind)
+        .with_size(W, H)
+        .with_yaw(yaw_deg.to_radians());
+    let request = match fov_deg {
+        Some(f) => request.with_fov(f.to_radians()),
+        None => request,
+    };
+    request.build(&calibration).unwrap()
+}
+
+/// The shift (pixels, −max..=max) that best maps rows `rows` of `before` onto `after`.
+fn best_shift(
+    before: &image::RgbaImage,
+    after: &image::RgbaImage,
+    rows: std::ops::Range<u32>,
+    max: i32,
+) -> i32 {
+    let w = before.width() as i32;
+    let mut best = (f64::INFINITY, 0);
+    for s in -max..=max {
+        let mut sum = 0f64;
+        let mut n = 0f64;
+        for y in rows.clone() {
+            for x in (max..w - max).step_by(2) {
+                let (p, q) = (
+                    before.get_pixel(x as u32, y),
+                    after.get_pixel((x + s) as u32, y),
+                );
+                for c in 0..3 {
+                    let d = f64::from(p[c]) - f64::from(q[c]);
+                    sum += d * d;
+                    n += 1.0;
+                }
+            }
+        }
+        if sum / n < best.0 {
+            best = (sum / n, s);
+        }
+    }
+    best.1
+}
+
+const RING: &str = "synthetic_ring/ring_1440.jpg";
+const RING_CALIB: &str = "synthetic_ring/ring_1440.toml";
+const MEI: &str = "opencv_sample/sample.jpg";
+const MEI_CALIB: &str = "opencv_sample/sample_mei_calib.toml";
+
+/// The status bar sits over the bottom rows, messages over the top ones: compare between.
+const VIEW_ROWS: std::ops::Range<u32> = 40..H - 48;
+
+#[test]
+fn a_still_looks_right_and_answers_drag_wheel_keys_and_screenshots() {
+    let display = Display::start(0);
+    let ring = asset(RING).display().to_string();
+    let calib = asset(RING_CALIB).display().to_string();
+    let mut viewer = Viewer::start(&display, "still", &[&ring, "--calib", &calib]);
+    let first = viewer.wait_stats(0, "the first frame", |s| {
+        s.num("frames") >= 1.0 && s.get("status") == "still"
+    });
+    assert_eq!(first.get("mode"), "perspective");
+    assert_eq!(
+        first.get("backend"),
+        "cpu",
+        "a software adapter renders with the CPU dewarper"
+    );
+
+    // The first view is the CPU dewarp of the default PTZ view at the window's size.
+    let window = viewer.import("first");
+    assert_eq!(window.dimensions(), (W, H));
+    let expected = reference(
+        RING,
+        RING_CALIB,
+        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
+    );
+    let db = psnr(&window, &expected, VIEW_ROWS);
+    assert!(db >= 35.0, "first view vs CPU dewarp: {db:.1} dB");
+
+    // `s` writes a PNG of the window's size, the view without overlays.
+    let shot = image::open(viewer.screenshot()).unwrap().to_rgba8();
+    assert_eq!(shot.dimensions(), (W, H));
+    assert!(psnr(&shot, &expected, 0..H) >= 40.0);
+
+    // Drag 100 px to the right from the centre: the scene follows the cursor, so the view
+    // turns left (west) by atan(100 / F), F = (W/2) / tan(45°).
+    let win = viewer.window.clone();
+    viewer.xdotool(&[
+        "mousemove",
+        "--window",
+        &win,
+        "320",
+        "180",
+        "mousedown",
+        "1",
+    ]);
+    for x in [340, 360, 380, 400, 420] {
+        viewer.xdotool(&["mousemove", "--window", &win, &x.to_string(), "180"]);
+    }
+    viewer.xdotool(&["mouseup", "1"]);
+    let stats = viewer.next_stats();
+    let expected_yaw = -(100f64 / 320.0).atan().to_degrees();
+    let yaw = stats.num("yaw");
+    assert!(
+        (yaw - expected_yaw).abs() <= 0.1 * expected_yaw.abs(),
+        "drag of 100 px turned to yaw {yaw:.2}°, expected {expected_yaw:.2}° ± 10 %"
+    );
+    // On screen the horizon moved right with the cursor by about 100 px.
+    let after = viewer.import("dragged");
+    let shift = best_shift(&window, &after, 170..190, 140);
+    assert!(
+        (90..=110).contains(&shift),
+        "the scene moved {shift} px for a 100 px drag"
+    );
+    // And the window shows the view at that yaw.
+    let turned = reference(
+        RING,
+        RING_CALIB,
+        view(ProjectionKind::Perspective, yaw, None, RING_CALIB),
+    );
+    let db = psnr(&after, &turned, VIEW_ROWS);
+    assert!(
+        db >= 35.0,
+        "dragged view vs CPU dewarp at yaw {yaw:.2}: {db:.1} dB"
+    );
+
+    // One wheel step up narrows the field of view.
+    viewer.xdotool(&["mousemove", "--window", &win, "320", "180", "click", "4"]);
+    let stats = viewer.next_stats();
+    assert!(
+        stats.num("fov") < 89.0,
+        "wheel up left the fov at {}",
+        stats.num("fov")
+    );
+
+    // Key 4: a little planet, as the CPU renders it.
+    viewer.key("4");
+    let stats = viewer.next_stats();
+    assert_eq!(stats.get("mode"), "stereographic");
+    let planet = image::open(viewer.screenshot()).unwrap().to_rgba8();
+    let calibration = Calibration::load(&asset(RING_CALIB)).unwrap();
+    let planet_view = ViewRequest::new(ProjectionKind::Stereographic)
+        .with_size(W, H)
+        .with_yaw(stats.num("yaw").to_radians())
+        .build(&calibration)
+        .unwrap();
+    let expected = reference(RING, RING_CALIB, planet_view);
+    let db = psnr(&planet, &expected, 0..H);
+    assert!(db >= 35.0, "little planet vs CPU dewarp: {db:.1} dB");
+    let window = viewer.import("planet");
+    assert!(psnr(&window, &expected, VIEW_ROWS) >= 30.0);
+    assert!(
+        psnr(&window, &turned, VIEW_ROWS) < 20.0,
+        "key 4 did not change the picture"
+    );
+}
+
+#[test]
+fn tab_switches_between_sources_each_keeping_its_view() {
+    let display = Display::start(1);
+    let ring = asset(RING).display().to_string();
+    let mei = asset(MEI).display().to_string();
+    let (c1, c2) = (
+        asset(RING_CALIB).display().to_string(),
+        asset(MEI_CALIB).display().to_string(),
+    );
+    let mut viewer = Viewer::start(
+        &display,
+        "tab",
+        &[&ring, &mei, "--calib", &c1, "--calib", &c2],
+    );
+    viewer.wait_stats(0, "the first frame", |s| {
+        s.num("frames") >= 1.0 && s.get("source") == "1/2"
+    });
+    viewer.key("Right");
+    let before = viewer.next_stats();
+    assert!(before.num("yaw") > 1.0, "the arrow key did not pan");
+    viewer.key("Tab");
+    let second = viewer.next_stats();
+    assert_eq!(second.get("source"), "2/2");
+    assert_eq!(second.num("yaw"), 0.0, "the second source has its own view");
+    let window = viewer.import("second");
+    let mei_ref = reference(
+        MEI,
+        MEI_CALIB,
+        view(ProjectionKind::Perspective, 0.0, None, MEI_CALIB),
+    );
+    let ring_ref = reference(
+        RING,
+        RING_CALIB,
+        view(
+            ProjectionKind::Perspective,
+            before.num("yaw"),
+            None,
+            RING_CALIB,
+        ),
+    );
+    let (db_mei, db_ring) = (
+        psnr(&window, &mei_ref, VIEW_ROWS),
+        psnr(&window, &ring_ref, VIEW_ROWS),
+    );
+    assert!(
+        db_mei >= 35.0 && db_ring < 25.0,
+        "after Tab: {db_mei:.1} dB vs the second source, {db_ring:.1} dB vs the first"
+    );
+    viewer.xdotool(&["key", "--clearmodifiers", "shift+Tab"]);
+    let back = viewer.next_stats();
+    assert_eq!(back.get("source"), "1/2");
+    assert_eq!(
+        back.num("yaw"),
+        before.num("yaw"),
+        "the first source kept its view"
+    );
+}
+
+/// A live MPEG-TS stream over HTTP from ffmpeg on 127.0.0.1, killed on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_live_stream_plays_and_a_dead_one_shows_reconnecting_while_keys_answer() {
+    need("ffmpeg", "ffmpeg");
+    let display = Display::start(2);
+    let port = 20000 + (std::process::id() % 20000) as u16;
+    let url = format!("http://127.0.0.1:{port}/live.ts");
+    let server = Server(
+        Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-re",
+                "-loop",
+                "1",
+                "-framerate",
+                "15",
+                "-i",
+            ])
+            .arg(asset(RING))
+            .args([
+                "-vf",
+                "scale=720:720",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "15",
+                "-pix_fmt",
+                "yuv420p",
+                "-f",
+                "mpegts",
+                "-listen",
+                "1",
+            ])
+            .arg(&url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ffmpeg"),
+    );
+    // A refused first connection is an error at once: start the viewer once the server
+    // listens (read from /proc, as a test connection would use up its one client).
+    let listening = format!(":{port:04X} ");
+    let start = Instant::now();
+    while !["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|a| (a.to_owned() + " ").ends_with(&listening))
+                    && l.split_whitespace().nth(3) == Some("0A")
+            })
+        })
+    }) {
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "ffmpeg never listened on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let calib = asset(RING_CALIB).display().to_string();
+    let mut viewer = Viewer::start(&display, "live", &[&url, "--calib", &calib]);
+    let playing = viewer.wait_stats(0, "the stream to play", |s| {
+        s.num("frames") >= 3.0 && s.get("status") == "playing"
+    });
+    let later = viewer.wait_stats(viewer.line_count(), "more frames", |s| {
+        s.num("frames") > playing.num("frames")
+    });
+    assert_eq!(later.get("status"), "playing");
+    drop(server);
+    let skip = viewer.line_count();
+    viewer.wait_stats(skip, "reconnecting… after the server died", |s| {
+        s.get("status") == "reconnecting…"
+    });
+    // The window still answers keys.
+    viewer.key("4");
+    let skip = viewer.line_count();
+    let stats = viewer.wait_stats(skip, "key 4 while reconnecting", |s| {
+        s.get("mode") == "stereographic"
+    });
+    assert_eq!(stats.get("status"), "reconnecting…");
+}
