@@ -664,3 +664,27 @@ fn a_live_stream_plays_and_a_dead_one_shows_reconnecting_while_keys_answer() {
     });
     assert_eq!(stats.get("status"), "reconnecting…");
 }
+
+#[test]
+fn the_gpu_renderer_draws_the_same_view_inside_egui_pass() {
+    let display = Display::start(3);
+    let ring = asset(RING).display().to_string();
+    let calib = asset(RING_CALIB).display().to_string();
+    let mut viewer = Viewer::start(
+        &display,
+        "gpu",
+        &[&ring, "--calib", &calib, "--renderer", "gpu"],
+    );
+    let first = viewer.wait_stats(0, "the first frame", |s| {
+        s.num("frames") >= 1.0 && s.get("status") == "still"
+    });
+    assert_eq!(first.get("backend"), "gpu");
+    let window = viewer.import("gpu");
+    let expected = reference(
+        RING,
+        RING_CALIB,
+        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
+    );
+    let db = psnr(&window, &expected, VIEW_ROWS);
+    assert!(db >= 35.0, "GPU-drawn first view vs CPU dewarp: {db:.1} dB");
+}

@@ -139,32 +139,15 @@ impl DetectOptions {
         self
     }
 
-    /// Sets the heading imaged straight above the centre (radians).
-    #[must_use]
-    pub fn with_heading_at_top(mut self, heading: f64) -> Self {
-        self.heading_at_top = heading;
-        self
-    }
-
-    /// Sets whether the frame is seen through a mirror.
-    #[must_use]
-    pub fn with_mirrored(mut self, mirrored: bool) -> Self {
-        self.mirrored = mirrored;
-        self
-    }
-
-    /// Sets the confidence below which a frame is refused.
-    #[must_use]
-    pub fn with_min_confidence(mut self, min_confidence: f64) -> Self {
-        self.min_confidence = min_confidence;
-        self
-    }
-
-    /// Sets the long side of the analysis image.
-    #[must_use]
-    pub fn with_working_size(mut self, working_size: u32) -> Self {
-        self.working_size = working_size;
-        self
+    with_setters! {
+        /// Sets the heading imaged straight above the centre (radians).
+        with_heading_at_top(heading_at_top: f64);
+        /// Sets whether the frame is seen through a mirror.
+        with_mirrored(mirrored: bool);
+        /// Sets the confidence below which a frame is refused.
+        with_min_confidence(min_confidence: f64);
+        /// Sets the long side of the analysis image.
+        with_working_size(working_size: u32);
     }
 }
 

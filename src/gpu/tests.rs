@@ -96,6 +96,25 @@ fn views(calibration: &Calibration) -> Vec<View> {
         .collect()
 }
 
+/// A dewarper with default options on `device` with `frame` uploaded.
+fn uploaded(
+    (device, queue): (&wgpu::Device, &wgpu::Queue),
+    calibration: &Calibration,
+    view: View,
+    frame: &Frame<'_>,
+) -> GpuDewarper {
+    let mut gpu = GpuDewarper::with_device(
+        device,
+        queue,
+        calibration.clone(),
+        view,
+        DewarpOptions::default(),
+    )
+    .unwrap();
+    gpu.upload(frame).unwrap();
+    gpu
+}
+
 #[test]
 fn shader_mapping_matches_exact_map() {
     let Some((device, queue)) = device() else {
@@ -110,15 +129,7 @@ fn shader_mapping_matches_exact_map() {
         let frame = Frame::packed(PixelFormat::Rgba8, fw, fh, &frame).unwrap();
         for view in views(&calibration) {
             let name = view.projection.kind().name();
-            let mut gpu = GpuDewarper::with_device(
-                &device,
-                &queue,
-                calibration.clone(),
-                view,
-                DewarpOptions::default(),
-            )
-            .unwrap();
-            gpu.upload(&frame).unwrap();
+            let mut gpu = uploaded((&device, &queue), &calibration, view, &frame);
             let probe = gpu.probe().unwrap();
             let tiles = view.tiles();
             let (mut position, mut lod, mut disagree, mut valid) = (0f64, 0f64, 0usize, 0usize);
@@ -185,16 +196,8 @@ fn gpu_mips_equal_cpu_mips() {
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
         let frame = Frame::packed(format, w, h, &data).unwrap();
-        let mut gpu = GpuDewarper::with_device(
-            &device,
-            &queue,
-            calibration.clone(),
-            view,
-            DewarpOptions::default(),
-        )
-        .unwrap();
         // Anti-aliasing (the default) builds the chain on upload.
-        gpu.upload(&frame).unwrap();
+        let gpu = uploaded((&device, &queue), &calibration, view, &frame);
         let mut cpu = MipChain::default();
         let base = PlaneRef {
             data: &data,

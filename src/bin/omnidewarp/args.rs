@@ -74,14 +74,18 @@ pub struct Size {
     pub height: u32,
 }
 
+/// Largest side of any image the CLI writes (`--size`, `--frame-size`, or a calibration's
+/// image size for `render-mirror`): 16384 px, so an output is at most 1 GiB of RGBA.
+pub const MAX_OUTPUT_SIDE: u32 = 16384;
+
 fn parse_size(s: &str) -> Result<Size, String> {
     let (w, h) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT"))?;
     let parse = |v: &str| -> Result<u32, String> {
         match v.trim().parse::<u32>() {
-            Ok(n) if (1..=16384).contains(&n) => Ok(n),
-            _ => Err(format!("`{v}` is not a size in 1..=16384")),
+            Ok(n) if (1..=MAX_OUTPUT_SIDE).contains(&n) => Ok(n),
+            _ => Err(format!("`{v}` is not a size in 1..={MAX_OUTPUT_SIDE}")),
         }
     };
     Ok(Size {

@@ -10,7 +10,9 @@ use omnidewarp::output::{AtomicFile, commit_all, frame_to_image};
 use omnidewarp::{Backend, DetectOptions, Dewarper, Frame, FrameMut, PixelFormat, detect_ring};
 
 use crate::Failure;
-use crate::args::{Command, ConvertArgs, DetectArgs, ExportMapArgs, MapFormat, RenderMirrorArgs};
+use crate::args::{
+    Command, ConvertArgs, DetectArgs, ExportMapArgs, MAX_OUTPUT_SIDE, MapFormat, RenderMirrorArgs,
+};
 use crate::output::{check_not_input, load_image, output_error, output_format, save_image};
 
 /// Runs one subcommand.
@@ -117,6 +119,13 @@ fn render_mirror(args: &RenderMirrorArgs) -> Result<(), Failure> {
     let (width, height) = args
         .size
         .map_or(calibration.image_size, |s| (s.width, s.height));
+    if width > MAX_OUTPUT_SIDE || height > MAX_OUTPUT_SIDE {
+        return Err(Failure::usage(format!(
+            "{}: a {width}×{height} frame is larger than {MAX_OUTPUT_SIDE} pixels a side, the \
+             limit for outputs; give a smaller --size",
+            args.calib.display()
+        )));
+    }
     // Checks the output size (at most MAX_IMAGE_SIDE a side) before allocating it.
     let calibration = calibration.scaled_to(width, height)?;
     let options = args.sampling.options();

@@ -109,14 +109,58 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Reads an image.
+/// Largest image file read: 1 GiB (a 16384² JPEG of noise is about half of that).
+const MAX_IMAGE_FILE_BYTES: u64 = 1 << 30;
+
+/// Largest decoded image: [`omnidewarp::model::MAX_IMAGE_SIDE`] a side and 1280 MiB of
+/// pixels, so a real 16384×16384 RGBA frame (1 GiB) still opens; more is refused before
+/// the decoder allocates it.
+const MAX_DECODED_BYTES: u64 = 1280 << 20;
+
+/// Reads an image, with limits on its file size, its sides and its decoded size. A JPEG
+/// whose entropy-coded data ends without the end-of-image marker (a file cut short) is
+/// decoded, but said in a one-line warning: the decoder greys out what is missing.
 pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
-    image::ImageReader::open(path)
-        .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?
+    use std::io::Read as _;
+    let fail = |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_IMAGE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(&e))?;
+    if bytes.len() as u64 > MAX_IMAGE_FILE_BYTES {
+        return Err(fail(&"larger than 1 GiB, the limit for image files"));
+    }
+    if bytes.is_empty() {
+        return Err(fail(&"empty file (0 bytes), not an image"));
+    }
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes[..]))
         .with_guessed_format()
-        .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?
-        .decode()
-        .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
+        .map_err(|e| fail(&e))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(omnidewarp::model::MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(omnidewarp::model::MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    reader.limits(limits);
+    let format = reader.format();
+    let img = reader.decode().map_err(|e| fail(&e))?;
+    if format == Some(image::ImageFormat::Jpeg) && jpeg_cut_short(&bytes) {
+        log::warn!(
+            "{}: the JPEG ends before its end-of-image marker (file cut short?): the missing \
+             part of the frame is grey",
+            path.display()
+        );
+    }
+    Ok(img)
+}
+
+/// Whether a JPEG's last scan has no end-of-image marker (`FF D9`) after it.
+fn jpeg_cut_short(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_scan.and_then(|i| bytes.get(i..)) {
+        Some(scan) => !scan.windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => true,
+    }
 }
 
 /// A library error about the output `path`, naming it once.
