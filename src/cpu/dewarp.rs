@@ -269,7 +269,7 @@ impl Context<'_> {
             let fill: [u8; C] = std::array::from_fn(|k| fill[k]);
             for_each_row(&mut dst.planes_mut()[0], w as usize * C, h, |j, row, p| {
                 mapper.fill_row(j as f32, w as usize, |i| i as f32, p);
-                kernels::bilinear_row::<C>(level, src, &p.x, &p.y, &p.valid, fill, row);
+                kernels::bilinear_row::<C>(level, p.sample_row(src), fill, row);
             });
             return;
         }
@@ -329,7 +329,7 @@ impl Context<'_> {
         if let Some(level) = kernel {
             for_each_row(&mut planes[0], w as usize, h, |j, row, p| {
                 mapper.fill_row(j as f32, w as usize, |i| i as f32, p);
-                kernels::bilinear_row::<1>(level, luma, &p.x, &p.y, &p.valid, [fy], row);
+                kernels::bilinear_row::<1>(level, p.sample_row(luma), [fy], row);
             });
         } else {
             for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
@@ -389,10 +389,10 @@ impl Context<'_> {
                         let (sx, sy) = chroma_geometry.src_scale;
                         points.x.iter_mut().for_each(|x| *x = (*x + 0.5) * sx - 0.5);
                         points.y.iter_mut().for_each(|y| *y = (*y + 0.5) * sy - 0.5);
-                        let (x, y, ok) = (&points.x, &points.y, &points.valid);
                         let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
-                        kernels::bilinear_row::<1>(level, u, x, y, ok, [fu], &mut u_row[..n]);
-                        kernels::bilinear_row::<1>(level, v, x, y, ok, [fv], &mut v_row[..n]);
+                        let (u_taps, v_taps) = (points.sample_row(u), points.sample_row(v));
+                        kernels::bilinear_row::<1>(level, u_taps, [fu], &mut u_row[..n]);
+                        kernels::bilinear_row::<1>(level, v_taps, [fv], &mut v_row[..n]);
                         return;
                     }
                     for i in 0..n {

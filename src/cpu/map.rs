@@ -4,7 +4,8 @@
 use glam::{DVec2, DVec3};
 use rayon::prelude::*;
 
-use super::sample::cubic_weights;
+use super::kernels::SampleRow;
+use super::sample::{PlaneRef, cubic_weights};
 use crate::model::{Calibration, CameraModel, ElevationBand, Tile};
 
 /// Where an output pixel reads the frame: level-0 position and level of detail.
@@ -275,6 +276,16 @@ pub(crate) struct RowPoints {
 }
 
 impl RowPoints {
+    /// The kernels' view of these points over `plane`.
+    pub fn sample_row<'a>(&'a self, plane: PlaneRef<'a>) -> SampleRow<'a> {
+        SampleRow {
+            plane,
+            xs: &self.x,
+            ys: &self.y,
+            valid: &self.valid,
+        }
+    }
+
     /// Makes room for `n` points, all invalid. Only `valid` is cleared: the positions of
     /// an invalid point are never read.
     pub fn reset(&mut self, n: usize) {

@@ -3,26 +3,28 @@
 
 use std::arch::x86_64::*;
 
-use super::{FRACTION_BITS, scalar};
-use crate::cpu::sample::PlaneRef;
+use super::{FRACTION_BITS, SampleRow, scalar};
 
 /// Bilinear samples of a row (see [`super::bilinear_row`]).
 ///
 /// # Safety
 ///
-/// The CPU must support AVX2. `ys`, `valid` must be as long as `xs`, `out` `C` bytes per
+/// The CPU must support AVX2. `row.ys`, `row.valid` must be as long as `row.xs`, `out` `C` bytes per
 /// pixel, `1 ≤ C ≤ 4`, and `plane.data` must hold `(height − 1)·stride + width·C` bytes
 /// (every clamped tap in range).
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn bilinear_row<const C: usize>(
-    plane: PlaneRef<'_>,
-    xs: &[f32],
-    ys: &[f32],
-    valid: &[bool],
+    row: SampleRow<'_>,
     fill: [u8; C],
     out: &mut [u8],
 ) {
     const { assert!(C >= 1 && C <= 4) };
+    let SampleRow {
+        plane,
+        xs,
+        ys,
+        valid,
+    } = row;
     let n = xs.len();
     let data = plane.data;
     // A gather reads 4 bytes at each tap: taps whose 4 bytes would pass the end of the data
@@ -119,5 +121,5 @@ pub(super) unsafe fn bilinear_row<const C: usize>(
         }
         i += 8;
     }
-    scalar::bilinear_row::<C>(plane, xs, ys, valid, fill, out, i);
+    scalar::bilinear_row::<C>(row, fill, out, i);
 }

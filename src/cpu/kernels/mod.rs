@@ -118,20 +118,27 @@ impl std::fmt::Display for CpuLevel {
     }
 }
 
-/// Writes `out[i·C..(i+1)·C]` for every `i < xs.len()`: the bilinear sample of `plane`
-/// at `(xs[i], ys[i])` (plane pixels, centre convention, clamped at the edges) where
-/// `valid[i]`, else `fill`. `level` must be supported ([`CpuLevel::check`]).
+/// What a row kernel samples: `plane` at the points `(xs[i], ys[i])` (plane pixels, centre
+/// convention) where `valid[i]`; the three slices are equally long.
+#[derive(Clone, Copy)]
+pub(crate) struct SampleRow<'a> {
+    pub plane: PlaneRef<'a>,
+    pub xs: &'a [f32],
+    pub ys: &'a [f32],
+    pub valid: &'a [bool],
+}
+
+/// Writes `out[i·C..(i+1)·C]` for every `i < row.xs.len()`: the bilinear sample of
+/// `row.plane` at `(xs[i], ys[i])` (clamped at the edges) where `valid[i]`, else `fill`.
+/// `level` must be supported ([`CpuLevel::check`]).
 pub(crate) fn bilinear_row<const C: usize>(
     level: CpuLevel,
-    plane: PlaneRef<'_>,
-    xs: &[f32],
-    ys: &[f32],
-    valid: &[bool],
+    row: SampleRow<'_>,
     fill: [u8; C],
     out: &mut [u8],
 ) {
-    let n = xs.len();
-    assert!(ys.len() == n && valid.len() == n && out.len() == n * C);
+    let (plane, n) = (row.plane, row.xs.len());
+    assert!(row.ys.len() == n && row.valid.len() == n && out.len() == n * C);
     assert!(plane.width > 0 && plane.height > 0);
     assert!(
         plane.data.len() >= (plane.height as usize - 1) * plane.stride + plane.width as usize * C
@@ -142,8 +149,8 @@ pub(crate) fn bilinear_row<const C: usize>(
         CpuLevel::Avx2 if level.supported() && plane.data.len() < i32::MAX as usize => {
             // SAFETY: AVX2 is available (checked just above); the slices' lengths and the
             // plane's extent were asserted as `avx2::bilinear_row` requires.
-            unsafe { avx2::bilinear_row::<C>(plane, xs, ys, valid, fill, out) }
+            unsafe { avx2::bilinear_row::<C>(row, fill, out) }
         }
-        _ => scalar::bilinear_row::<C>(plane, xs, ys, valid, fill, out, 0),
+        _ => scalar::bilinear_row::<C>(row, fill, out, 0),
     }
 }

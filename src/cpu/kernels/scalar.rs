@@ -1,7 +1,6 @@
 //! The portable kernel: the integer recipe of `kernels/mod.rs`, one pixel at a time.
 
-use super::FRACTION_BITS;
-use crate::cpu::sample::PlaneRef;
+use super::{FRACTION_BITS, SampleRow};
 
 const ONE: i32 = 1 << FRACTION_BITS;
 
@@ -13,14 +12,17 @@ pub(super) fn weight(f: f32) -> i32 {
 
 /// Bilinear samples of pixels `start..` (see [`super::bilinear_row`]).
 pub(super) fn bilinear_row<const C: usize>(
-    plane: PlaneRef<'_>,
-    xs: &[f32],
-    ys: &[f32],
-    valid: &[bool],
+    row: SampleRow<'_>,
     fill: [u8; C],
     out: &mut [u8],
     start: usize,
 ) {
+    let SampleRow {
+        plane,
+        xs,
+        ys,
+        valid,
+    } = row;
     let (w, h) = (plane.width as i32, plane.height as i32);
     let data = plane.data;
     for i in start..xs.len() {
