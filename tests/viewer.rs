@@ -56,7 +56,7 @@ impl Display {
         need("Xvfb", "xvfb");
         need("xdotool", "xdotool");
         need("import", "imagemagick");
-        let base = 50 + (std::process::id() % 200) * 4 + offset;
+        let base = 50 + (std::process::id() % 200) * 8 + offset;
         for number in base..base + 40 {
             if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
                 || Path::new(&format!("/tmp/.X{number}-lock")).exists()
@@ -687,4 +687,209 @@ fn the_gpu_renderer_draws_the_same_view_inside_egui_pass() {
     );
     let db = psnr(&window, &expected, VIEW_ROWS);
     assert!(db >= 35.0, "GPU-drawn first view vs CPU dewarp: {db:.1} dB");
+}
+
+/// Width and top-left corner of the live calibration preview in the window: 60 % of the
+/// window's width, centred, its bottom 40 px above the window's (`ui::preview_*`).
+fn preview_place(calibration: &Calibration) -> (View, (u32, u32)) {
+    let width = W * 3 / 5;
+    let view = ViewRequest::new(ProjectionKind::Equirect)
+        .with_band(true)
+        .with_width(width)
+        .build(calibration)
+        .unwrap();
+    let origin = ((W - view.width) / 2, H - view.height - 40);
+    (view, origin)
+}
+
+/// The `size` pixels of `window` at `origin`.
+fn crop(window: &image::RgbaImage, origin: (u32, u32), size: (u32, u32)) -> image::RgbaImage {
+    image::imageops::crop_imm(window, origin.0, origin.1, size.0, size.1).to_image()
+}
+
+#[test]
+fn calibrating_by_eye_shows_a_live_panorama_of_the_edit_and_saves_it() {
+    let display = Display::start(4);
+    let ring = asset(RING).display().to_string();
+    let calib = asset(RING_CALIB).display().to_string();
+    let saved = temp_dir("saved-calibration").join("edited.omnidewarp.toml");
+    let saved_arg = saved.display().to_string();
+    let mut viewer = Viewer::start(
+        &display,
+        "calibrate",
+        &[
+            &ring,
+            "--calib",
+            &calib,
+            "--mode",
+            "0",
+            "--save-calib",
+            &saved_arg,
+        ],
+    );
+    viewer.wait_stats(0, "the raw frame", |s| {
+        s.num("frames") >= 1.0 && s.get("mode") == "raw"
+    });
+    let plain = viewer.import("raw");
+
+    // `c` starts editing: the band panorama of the calibration appears under the frame.
+    viewer.key("c");
+    viewer.next_stats();
+    let original = Calibration::load(&asset(RING_CALIB)).unwrap();
+    let (view, origin) = preview_place(&original);
+    let size = (view.width, view.height);
+    let expected = reference(RING, RING_CALIB, view);
+    let editing = viewer.import("editing");
+    let shown = crop(&editing, origin, size);
+    let db = psnr(&shown, &expected, 0..size.1);
+    assert!(db >= 30.0, "preview vs CPU panorama: {db:.1} dB");
+    assert!(
+        psnr(&crop(&plain, origin, size), &expected, 0..size.1) < 20.0,
+        "the preview was there before editing"
+    );
+
+    // Drag the centre handle 12 px right (48 frame px at this window's scale of 1/4): the
+    // preview follows at once, and Ctrl+S saves what it shows.
+    let win = viewer.window.clone();
+    viewer.xdotool(&[
+        "mousemove",
+        "--window",
+        &win,
+        "320",
+        "180",
+        "mousedown",
+        "1",
+    ]);
+    for x in [324, 328, 332] {
+        viewer.xdotool(&["mousemove", "--window", &win, &x.to_string(), "180"]);
+    }
+    viewer.xdotool(&["mouseup", "1"]);
+    viewer.next_stats();
+    viewer.key("ctrl+s");
+    let start = Instant::now();
+    while !saved.is_file() {
+        assert!(start.elapsed() < TIMEOUT, "Ctrl+S saved nothing");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    viewer.next_stats();
+    let edited = Calibration::load(&saved).unwrap();
+    assert_ne!(edited, original, "the drag changed nothing");
+    let (view, origin) = preview_place(&edited);
+    let size = (view.width, view.height);
+    let expected_edit = reference(RING, &saved_arg, view);
+    let shown = crop(&viewer.import("edited"), origin, size);
+    let db = psnr(&shown, &expected_edit, 0..size.1);
+    assert!(
+        db >= 30.0,
+        "preview vs panorama of the saved edit: {db:.1} dB"
+    );
+    if expected.dimensions() == size {
+        let stale = psnr(&shown, &expected, 0..size.1);
+        assert!(
+            stale < db - 3.0,
+            "the preview did not change with the edit ({stale:.1} dB vs the original)"
+        );
+    }
+}
+
+#[test]
+fn r_records_the_camera_path_and_the_view_as_video() {
+    need("ffprobe", "ffmpeg");
+    let display = Display::start(5);
+    let ring = asset(RING).display().to_string();
+    let calib = asset(RING_CALIB).display().to_string();
+    let video = temp_dir("recorded-view").join("view.mp4");
+    let video_arg = video.display().to_string();
+    let mut viewer = Viewer::start(
+        &display,
+        "record",
+        &[&ring, "--calib", &calib, "--record-video", &video_arg],
+    );
+    let first = viewer.wait_stats(0, "the first frame", |s| s.num("frames") >= 1.0);
+    let skip = viewer.line_count();
+    viewer.key("r");
+    // Drag 100 px left: the view turns right (east).
+    let win = viewer.window.clone();
+    viewer.xdotool(&[
+        "mousemove",
+        "--window",
+        &win,
+        "420",
+        "180",
+        "mousedown",
+        "1",
+    ]);
+    for x in [400, 380, 360, 340, 320] {
+        viewer.xdotool(&["mousemove", "--window", &win, &x.to_string(), "180"]);
+    }
+    viewer.xdotool(&["mouseup", "1"]);
+    let turned = viewer.next_stats();
+    viewer.key("r");
+    let start = Instant::now();
+    let (csv, frames) = loop {
+        let lines = viewer.lines_from(skip);
+        let csv = lines.iter().find_map(|l| {
+            l.strip_prefix("camera path: ")
+                .and_then(|rest| rest.split(" (").next())
+                .map(PathBuf::from)
+        });
+        let frames = lines.iter().find_map(|l| {
+            l.strip_prefix("view video: ")
+                .and_then(|rest| rest.rsplit_once(" (")?.1.strip_suffix(" frames)"))
+                .and_then(|n| n.parse::<u64>().ok())
+        });
+        if let (Some(csv), Some(frames)) = (csv, frames) {
+            break (csv, frames);
+        }
+        assert!(start.elapsed() < TIMEOUT, "r announced no recording");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    // The CSV is a camera path that `omnidewarp convert --path` reads: it starts at the
+    // view before the drag and ends at the turned one.
+    let path =
+        omnidewarp::model::CameraPath::from_csv(&std::fs::read_to_string(&csv).unwrap()).unwrap();
+    let keys = path.keyframes();
+    assert!(keys.len() >= 2, "{} keyframes", keys.len());
+    let (yaw0, yaw1) = (
+        keys[0].yaw.to_degrees(),
+        keys[keys.len() - 1].yaw.to_degrees(),
+    );
+    assert!(
+        (yaw0 - first.num("yaw")).abs() < 0.5 && (yaw1 - turned.num("yaw")).abs() < 0.5,
+        "path from {yaw0:.2}° to {yaw1:.2}°, the viewer went from {} to {}",
+        first.num("yaw"),
+        turned.num("yaw")
+    );
+    assert!(
+        yaw1 > yaw0 + 5.0,
+        "a left drag turned {yaw0:.2}° → {yaw1:.2}°"
+    );
+
+    // The view video is a finished H.264 file with the frames the viewer counted.
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&video)
+        .output()
+        .expect("run ffprobe");
+    let text = String::from_utf8_lossy(&probe.stdout);
+    assert!(probe.status.success(), "ffprobe: {text}");
+    let (codec, read) = text.trim().split_once(',').unwrap_or_default();
+    assert_eq!(codec, "h264");
+    assert_eq!(
+        read.parse::<u64>().ok(),
+        Some(frames),
+        "ffprobe read {read} frames"
+    );
+    assert!(frames >= 2, "{frames} frames recorded");
 }

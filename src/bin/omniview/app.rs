@@ -805,6 +805,28 @@ impl App {
                 },
             }
         }
+        // Editing a calibration by eye: the panorama it gives, live, under the raw frame.
+        let mut preview = None;
+        if let (Some(s), Some(_)) = (&shown, &editing) {
+            if s.view.is_none() {
+                let width = ui::preview_width(w);
+                match gfx
+                    .renderer
+                    .preview(&mut gpu, &s.calibration, &s.picture, serial, width)
+                {
+                    Ok((id, size)) => {
+                        let (x, y) = ui::preview_origin((w, h), size);
+                        let points = |px: u32| (f64::from(px) / ppp) as f32;
+                        let rect = egui::Rect::from_min_size(
+                            egui::pos2(points(x), points(y)),
+                            egui::vec2(points(size.0), points(size.1)),
+                        );
+                        preview = Some((id, rect));
+                    }
+                    Err(e) => problem = Some((format!("preview: {e}"), true)),
+                }
+            }
+        }
         let overlay_calibration = shown.as_ref().map(|s| s.calibration.clone());
         let mut detect_clicked = false;
         let mut save_clicked = false;
@@ -827,6 +849,9 @@ impl App {
             }
             if let (Some(map), Some(calibration)) = (raw_map, &overlay_calibration) {
                 ui::calibration_overlay(&painter, map, calibration, editing.as_ref());
+            }
+            if let Some((id, rect)) = preview {
+                ui::preview(ctx, id, rect);
             }
             if let Some(edit) = &mut edit_out {
                 egui::Window::new("calibration")

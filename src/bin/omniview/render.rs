@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use egui_wgpu::wgpu;
-use omnidewarp::model::{Calibration, View};
+use omnidewarp::model::{Calibration, ProjectionKind, View, ViewRequest};
 use omnidewarp::{CpuDewarper, DewarpOptions, FrameBuf, GpuDewarper, PixelFormat};
 
 use crate::media::Picture;
@@ -148,6 +148,18 @@ pub struct ViewRenderer {
     raw_drawn: Option<u64>,
     /// Whether the GPU dewarper holds the current frame.
     gpu_frame: Option<u64>,
+    preview_texture: Option<Uploaded>,
+    /// What the preview shows: calibration, frame serial and width.
+    preview_drawn: Option<(Calibration, u64, u32)>,
+}
+
+/// The view of the live preview beside a calibration edit: the band panorama, `width` px
+/// wide, at its natural height.
+pub fn preview_view(calibration: &Calibration, width: u32) -> omnidewarp::Result<View> {
+    ViewRequest::new(ProjectionKind::Equirect)
+        .with_band(true)
+        .with_width(width)
+        .build(calibration)
 }
 
 /// The callback that draws the GPU dewarper's view inside egui's pass.
@@ -184,6 +196,8 @@ impl ViewRenderer {
             drawn: None,
             raw_drawn: None,
             gpu_frame: None,
+            preview_texture: None,
+            preview_drawn: None,
         }
     }
 
@@ -323,6 +337,35 @@ impl ViewRenderer {
             unreachable!("written above")
         };
         Ok(u.id)
+    }
+
+    /// The live preview of a calibration edit: [`preview_view`] of `picture` (number
+    /// `serial`) under `calibration`, rendered by the CPU dewarper again only when the
+    /// calibration, the frame or the width changed. Returns its texture and size.
+    pub fn preview(
+        &mut self,
+        gpu: &mut Gpu<'_>,
+        calibration: &Calibration,
+        picture: &Picture,
+        serial: u64,
+        width: u32,
+    ) -> omnidewarp::Result<(egui::TextureId, (u32, u32))> {
+        let key = (calibration.clone(), serial, width);
+        if self.preview_drawn.as_ref() != Some(&key) || self.preview_texture.is_none() {
+            let view = preview_view(calibration, width)?;
+            let image = self.offscreen(calibration, picture, view)?;
+            Uploaded::write(
+                &mut self.preview_texture,
+                gpu,
+                (view.width, view.height),
+                image.plane(0),
+            );
+            self.preview_drawn = Some(key);
+        }
+        let Some(u) = &self.preview_texture else {
+            unreachable!("written above")
+        };
+        Ok((u.id, u.size))
     }
 
     /// Renders `view` of `picture` again, offscreen at the view's full size, with the

@@ -13,6 +13,36 @@ const TEXT: Color32 = Color32::from_rgb(235, 235, 235);
 /// Their backdrop.
 const BACKDROP: Color32 = Color32::from_rgba_premultiplied(0, 0, 0, 170);
 
+/// Width of the live calibration preview: 60 % of the window's, at most 960 px.
+pub fn preview_width(window_width: u32) -> u32 {
+    (window_width * 3 / 5).clamp(16, 960)
+}
+
+/// Where the live calibration preview of `size` is drawn in a window of `window` size, in
+/// physical pixels: centred, its bottom 40 px above the window's (clear of the status bar).
+pub fn preview_origin(window: (u32, u32), size: (u32, u32)) -> (u32, u32) {
+    (
+        window.0.saturating_sub(size.0) / 2,
+        window.1.saturating_sub(size.1 + 40),
+    )
+}
+
+/// Draws the live calibration preview `texture` over `rect` (points), framed, above
+/// everything else.
+pub fn preview(ctx: &egui::Context, texture: egui::TextureId, rect: Rect) {
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("calibration preview"),
+    ));
+    painter.rect_filled(rect.expand(3.0), 2.0, BACKDROP);
+    painter.image(
+        texture,
+        rect,
+        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+        Color32::WHITE,
+    );
+}
+
 /// Draws `lines` in a box anchored at `anchor` of the screen.
 pub fn text_box(ctx: &egui::Context, id: &str, anchor: Align2, offset: Vec2, lines: &[String]) {
     egui::Area::new(egui::Id::unique(id))

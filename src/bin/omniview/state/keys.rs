@@ -141,7 +141,7 @@ pub const HELP: [(&str, &str); 22] = [
     ("0", "raw frame with the calibration drawn over it"),
     (
         "c",
-        "calibrate by eye (mode 0): drag centre and circles; Ctrl+S saves",
+        "calibrate by eye (mode 0): drag centre and circles, the panorama below follows; Ctrl+S saves",
     ),
     ("b", "band clamp on/off (look past the mirror's edge)"),
     ("a", "auto-rotate on/off (resumes after 3 s idle)"),
