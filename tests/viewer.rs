@@ -893,3 +893,46 @@ fn r_records_the_camera_path_and_the_view_as_video() {
     );
     assert!(frames >= 2, "{frames} frames recorded");
 }
+
+#[test]
+fn without_a_graphics_adapter_it_says_in_one_line_what_to_install() {
+    let display = Display::start(6);
+    let out = temp_dir("no-adapter");
+    let runtime = out.join("runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // The Vulkan loader finds no driver, and wgpu may use Vulkan only.
+    let run = Command::new("timeout")
+        .arg(TIMEOUT.as_secs().to_string())
+        .arg(BIN)
+        .args(["--size", "320x180"])
+        .arg(asset(RING))
+        .arg("--calib")
+        .arg(asset(RING_CALIB))
+        .env("DISPLAY", display.name())
+        .env_remove("WAYLAND_DISPLAY")
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("OMNIVIEW_CONFIG_DIR", out.join("config"))
+        .env("VK_DRIVER_FILES", out.join("none.json"))
+        .env("VK_ICD_FILENAMES", out.join("none.json"))
+        .env("WGPU_BACKEND", "vulkan")
+        .output()
+        .expect("run omniview");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "stderr: {stderr}");
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("omniview:"))
+        .collect();
+    assert_eq!(ours.len(), 1, "stderr: {stderr}");
+    assert!(
+        ours[0].contains("no graphics adapter") && ours[0].contains("mesa-vulkan-drivers"),
+        "{}",
+        ours[0]
+    );
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}

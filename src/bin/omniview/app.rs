@@ -215,19 +215,23 @@ impl App {
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
                 Box::new(event_loop.owned_display_handle()),
             ));
-        let surface = instance
-            .create_surface(window.clone())
-            .map_err(|e| format!("cannot draw into the window: {e}"))?;
+        let no_adapter = "no graphics adapter: install your GPU's Vulkan driver, or Mesa's software \
+                          one (Debian/Ubuntu: apt install mesa-vulkan-drivers libvulkan1 libegl1 \
+                          libgl1-mesa-dri)";
+        let surface = instance.create_surface(window.clone()).map_err(|e| {
+            // Without any driver the surface is the first thing to fail: say what is missing.
+            if pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all())).is_empty() {
+                no_adapter.to_string()
+            } else {
+                format!("cannot draw into the window: {e}")
+            }
+        })?;
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             compatible_surface: Some(&surface),
             ..Default::default()
         }))
-        .map_err(|_| {
-            "no graphics adapter: install your GPU's Vulkan driver, or Mesa's software one \
-             (Debian/Ubuntu: apt install mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri)"
-                .to_string()
-        })?;
+        .map_err(|_| no_adapter.to_string())?;
         let info = adapter.get_info();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("omniview"),
