@@ -23,6 +23,16 @@ pub(super) enum TileMapping {
     Grid(TileGrid),
 }
 
+impl TileMapping {
+    /// The largest level of detail the mapping holds (−∞ where it holds none).
+    pub fn max_lod(&self) -> f32 {
+        match self {
+            Self::Separable(tables) => tables.max_lod(),
+            Self::Grid(grid) => grid.max_lod(),
+        }
+    }
+}
+
 /// Finds the source points of output positions, by table, grid or exactly.
 pub(super) struct Mapper<'a> {
     pub map: &'a ExactMap<'a>,

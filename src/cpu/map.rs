@@ -178,6 +178,14 @@ pub(crate) struct TileGrid {
 }
 
 impl TileGrid {
+    /// The largest level of detail of any node (missing nodes aside).
+    pub fn max_lod(&self) -> f32 {
+        self.nodes
+            .iter()
+            .map(|n| n.0[3])
+            .fold(f32::NEG_INFINITY, f32::max)
+    }
+
     /// Builds the coarsest grid whose error at every cell centre is within
     /// [`GRID_TOLERANCE`]. Nodes carry the exact lod when `with_lod` (anti-aliasing on).
     pub fn build(map: &ExactMap<'_>, tile: Tile, with_lod: bool) -> Self {

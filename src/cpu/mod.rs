@@ -38,6 +38,9 @@ struct Geometry {
     view: View,
     /// Whether the grid carries lods.
     antialias: bool,
+    /// Whether anti-aliasing changes anything: some part of the view is minified (a lod
+    /// above 0). Where none is, the mip chain is not built and the fixed-point kernels run.
+    minified: bool,
     calibration: Calibration,
     /// The view's tiles, and how each is mapped.
     tiles: Vec<Tile>,
@@ -159,11 +162,13 @@ impl CpuDewarper {
                     Some(tables) => TileMapping::Separable(tables),
                     None => TileMapping::Grid(TileGrid::build(&map, tile, aa)),
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            let minified = aa && mappings.iter().any(|m| m.max_lod() > 0.0);
             self.geometry = Some(Geometry {
                 frame: key,
                 view: self.view,
                 antialias: self.options.antialias,
+                minified,
                 calibration,
                 tiles,
                 mappings,
@@ -180,7 +185,11 @@ impl CpuDewarper {
             snap_safe: self.options.interpolation == crate::options::Interpolation::Nearest,
             kernel: Some(self.level),
         };
-        run(&mapper, &self.view, &self.options, &mut self.mips, src, dst)
+        let options = DewarpOptions {
+            antialias: geometry.minified,
+            ..self.options
+        };
+        run(&mapper, &self.view, &options, &mut self.mips, src, dst)
     }
 
     /// Largest distance, in frame pixels, between the grid-interpolated and the exact source

@@ -116,6 +116,11 @@ pub(crate) struct SeparableTile {
 }
 
 impl SeparableTile {
+    /// The largest level of detail of any row (NaN rows have no content).
+    pub fn max_lod(&self) -> f32 {
+        self.lod.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    }
+
     /// The tables of `tile`, `None` where the geometry is not separable (not a panorama,
     /// pitch or roll not 0, or a model that is not radially symmetric). Rows carry the
     /// exact lod when `with_lod` (anti-aliasing on).
