@@ -27,23 +27,46 @@ pub fn headless_device() -> Result<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo
     Ok((device, queue, info))
 }
 
-/// Runs `f` with wgpu's validation and out-of-memory errors captured, so that they come back
-/// as [`Error::Gpu`] instead of reaching the device's uncaptured-error handler (which
-/// panics by default).
+/// Runs `f` with wgpu's validation, out-of-memory and internal errors (a driver that cannot
+/// compile a shader) captured, so that they come back as [`Error::Gpu`] instead of reaching
+/// the device's uncaptured-error handler (which panics by default).
 pub(crate) fn scoped<T>(
     device: &wgpu::Device,
     what: &str,
     f: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
+    let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
     let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let out = f();
     let validation = pollster::block_on(validation.pop());
     let memory = pollster::block_on(memory.pop());
-    match validation.or(memory) {
-        Some(e) => Err(Error::Gpu(format!("{what}: {e}"))),
+    let internal = pollster::block_on(internal.pop());
+    match validation.or(memory).or(internal) {
+        Some(e) => Err(Error::Gpu(format!("{what}: {}", condensed(&e.to_string())))),
         None => out,
     }
+}
+
+/// A wgpu error's report on one line: its first lines that say something (a shader
+/// compiler's list of candidate overloads after them is left out, counted).
+fn condensed(report: &str) -> String {
+    const KEPT: usize = 3;
+    let lines: Vec<&str> = report
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
+        .collect();
+    let mut text = lines
+        .iter()
+        .take(KEPT)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(": ");
+    if lines.len() > KEPT {
+        text += &format!(" (and {} more lines)", lines.len() - KEPT);
+    }
+    text
 }
 
 /// Waits until the device is idle.
@@ -52,4 +75,23 @@ pub(crate) fn wait(device: &wgpu::Device) -> Result<()> {
         .poll(wgpu::PollType::wait_indefinitely())
         .map(|_| ())
         .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::condensed;
+
+    #[test]
+    fn a_shader_compiler_report_fits_on_one_line() {
+        let report = "Validation Error\n\nCaused by:\n  In Device::create_render_pipeline\n    \
+                      Internal error: no matching function; candidates are:\nint f(int)\n\
+                      int f(uint)\n";
+        let line = condensed(report);
+        assert_eq!(
+            line,
+            "Validation Error: In Device::create_render_pipeline: Internal error: no matching \
+             function; candidates are: (and 2 more lines)"
+        );
+        assert_eq!(condensed("Out of memory"), "Out of memory");
+    }
 }

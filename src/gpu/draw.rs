@@ -60,7 +60,7 @@ impl GpuDewarper {
                 entry,
                 Variant::new(&config.model, source.info.kind, &self.options),
             );
-            self.pipelines.dewarp(&device, key);
+            self.pipelines.dewarp(&device, key)?;
             Ok(key)
         })?;
         self.prepared = Some(key);

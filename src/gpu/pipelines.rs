@@ -1,9 +1,12 @@
 //! Shader modules, layouts and the render pipelines made from them (one per target format).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
 
 use super::config::Variant;
+use super::device::scoped;
 use super::shaders::{DEWARP_WGSL, MIPMAP_WGSL};
+use crate::Result;
 
 /// The dewarp bind group: the uniform block and three source planes.
 pub(crate) const DEWARP_PLANES: u32 = 3;
@@ -126,23 +129,34 @@ impl Pipelines {
         }
     }
 
-    /// The dewarp pipeline for `key` (built on first use).
-    pub fn dewarp(&mut self, device: &wgpu::Device, key: PipelineKey) -> &wgpu::RenderPipeline {
+    /// The dewarp pipeline for `key` (built on first use; one the driver refuses is an
+    /// error and is not kept).
+    pub fn dewarp(
+        &mut self,
+        device: &wgpu::Device,
+        key: PipelineKey,
+    ) -> Result<&wgpu::RenderPipeline> {
         let (module, layout) = (&self.dewarp_module, &self.dewarp_layout);
-        self.dewarp.entry(key).or_insert_with(|| {
-            let (format, samples, entry, variant) = key;
-            let [a, b, c, d] = variant.constants();
-            let srgb = ("output_srgb", if format.is_srgb() { 1.0 } else { 0.0 });
-            let constants = [a, b, c, d, srgb];
-            full_screen_pipeline(
-                device,
-                "omnidewarp dewarp",
-                (module, layout),
-                entry.name(),
-                &constants,
-                (format, samples),
-            )
-        })
+        match self.dewarp.entry(key) {
+            Slot::Occupied(built) => Ok(built.into_mut()),
+            Slot::Vacant(slot) => {
+                let (format, samples, entry, variant) = key;
+                let [a, b, c, d] = variant.constants();
+                let srgb = ("output_srgb", if format.is_srgb() { 1.0 } else { 0.0 });
+                let constants = [a, b, c, d, srgb];
+                let pipeline = scoped(device, "building the dewarp pipeline", || {
+                    Ok(full_screen_pipeline(
+                        device,
+                        "omnidewarp dewarp",
+                        (module, layout),
+                        entry.name(),
+                        &constants,
+                        (format, samples),
+                    ))
+                })?;
+                Ok(slot.insert(pipeline))
+            }
+        }
     }
 
     /// The dewarp pipeline already built for `key`.
@@ -150,23 +164,30 @@ impl Pipelines {
         self.dewarp.get(key)
     }
 
-    /// The mip pipeline for textures of `format`.
+    /// The mip pipeline for textures of `format` (built on first use, kept only when the
+    /// driver accepts it).
     pub fn mip(
         &mut self,
         device: &wgpu::Device,
         format: wgpu::TextureFormat,
-    ) -> &wgpu::RenderPipeline {
+    ) -> Result<&wgpu::RenderPipeline> {
         let (module, layout) = (&self.mip_module, &self.mip_layout);
-        self.mip.entry(format).or_insert_with(|| {
-            full_screen_pipeline(
-                device,
-                "omnidewarp mipmap",
-                (module, layout),
-                "fs_main",
-                &[],
-                (format, 1),
-            )
-        })
+        match self.mip.entry(format) {
+            Slot::Occupied(built) => Ok(built.into_mut()),
+            Slot::Vacant(slot) => {
+                let pipeline = scoped(device, "building the mipmap pipeline", || {
+                    Ok(full_screen_pipeline(
+                        device,
+                        "omnidewarp mipmap",
+                        (module, layout),
+                        "fs_main",
+                        &[],
+                        (format, 1),
+                    ))
+                })?;
+                Ok(slot.insert(pipeline))
+            }
+        }
     }
 }
 

@@ -78,14 +78,15 @@ impl PlaneTexture {
         }
     }
 
-    /// Records the passes that fill levels 1.. from level 0.
+    /// Records the passes that fill levels 1.. from level 0 (an error where the driver
+    /// refuses the mipmap pipeline).
     pub fn encode_mips(
         &self,
         device: &wgpu::Device,
         pipelines: &mut Pipelines,
         encoder: &mut wgpu::CommandEncoder,
-    ) {
-        let pipeline = pipelines.mip(device, self.texture.format());
+    ) -> Result<()> {
+        let pipeline = pipelines.mip(device, self.texture.format())?;
         for (k, group) in self.mip_groups.iter().enumerate() {
             let mut pass = render_pass(
                 encoder,
@@ -97,6 +98,7 @@ impl PlaneTexture {
             pass.set_bind_group(0, group, &[]);
             pass.draw(0..3, 0..1);
         }
+        Ok(())
     }
 }
 

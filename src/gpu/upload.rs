@@ -300,7 +300,7 @@ impl GpuDewarper {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         if let Some(source) = &self.source {
             for plane in &source.planes {
-                plane.encode_mips(&self.device, &mut self.pipelines, &mut encoder);
+                plane.encode_mips(&self.device, &mut self.pipelines, &mut encoder)?;
             }
         }
         self.queue.submit([encoder.finish()]);
