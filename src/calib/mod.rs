@@ -9,7 +9,7 @@
 //! | omnidewarp TOML | anything else that parses as TOML (`format = "omnidewarp-calibration"`) |
 //! | OpenCV FileStorage YAML | a `%YAML` header or an `!!opencv-matrix` tag |
 //! | OpenCV FileStorage XML | an `<opencv_storage>` element |
-//! | OCamCalib `calib_results.txt` | after `#` comment lines, the first line holds only numbers |
+//! | OCamCalib `calib_results.txt` | after `#` comment lines, the first line holds only numbers; or a `#` line naming `ocam_model` |
 //!
 //! Every problem with a file is an [`Error::CalibrationFile`] naming the file and, where one
 //! is to blame, the key (`model.radius_inner`, `camera_matrix`, `invpol`, …). Every reader
@@ -64,7 +64,10 @@ fn detect(text: &str) -> Format {
         Format::OpenCvYaml
     } else if text.contains("<opencv_storage") {
         Format::OpenCvXml
-    } else if !first.is_empty() && first.split_whitespace().all(|t| t.parse::<f64>().is_ok()) {
+    } else if (!first.is_empty() && first.split_whitespace().all(|t| t.parse::<f64>().is_ok()))
+        // OCamCalib's own comments name its MATLAB struct: a damaged file is still one.
+        || text.lines().any(|l| l.starts_with('#') && l.contains("ocam_model"))
+    {
         Format::OcamCalib
     } else {
         Format::Toml
@@ -343,6 +346,10 @@ mod tests {
             Format::OpenCvXml
         );
         assert_eq!(detect("#pol\n\n5 -1.0 0 1e-3 2 3\n"), Format::OcamCalib);
+        assert_eq!(
+            detect("#polynomial coefficients (ocam_model.ss in MATLAB)\nfive\n"),
+            Format::OcamCalib
+        );
         assert_eq!(detect("# comment\nformat = \"x\"\n"), Format::Toml);
         assert_eq!(detect(""), Format::Toml);
     }

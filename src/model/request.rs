@@ -5,6 +5,7 @@ use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
 use super::{Calibration, Orientation, Projection, View};
 use crate::Result;
+use crate::error::invalid;
 
 /// The kinds of output projection, by name (`equirect`, `cylinder`, `perspective`,
 /// `stereographic`, `double-panorama`, `quad`: [`ProjectionKind::NAMES`], parsed with
@@ -214,8 +215,18 @@ impl ViewRequest {
     }
 
     /// The view for `calibration` (whose elevation band sets the panoramas' rows), checked
-    /// as [`View::new`] does.
+    /// as [`View::new`] does; a fov asked of a panorama, which has none, is an error.
     pub fn build(&self, calibration: &Calibration) -> Result<View> {
+        if self.fov.is_some() && self.kind.default_fov().is_none() {
+            // A panorama's columns span 360° (180° per half): a fov would be ignored.
+            return Err(invalid(
+                "fov",
+                format!(
+                    "a {} has no field of view (it takes perspective, quad or stereographic)",
+                    self.kind
+                ),
+            ));
+        }
         let band = calibration.elevation_range();
         let (top, bottom) = if self.band {
             (band.max, band.min)
@@ -389,5 +400,11 @@ mod tests {
                 .build(&calibration)
                 .is_err()
         );
+        let err = ViewRequest::new(ProjectionKind::Equirect)
+            .with_fov(1.0)
+            .build(&calibration)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fov") && err.contains("equirect"), "{err}");
     }
 }

@@ -145,13 +145,35 @@ pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
     let format = reader.format();
     let img = reader.decode().map_err(|e| fail(&e))?;
     if format == Some(image::ImageFormat::Jpeg) && jpeg_cut_short(&bytes) {
+        let rgb = img.to_rgb8();
+        let missing = uniform_rows_at_bottom(&rgb);
+        let height = rgb.height().max(1);
+        // Less than one 16-row block of MCUs decoded: there is no picture to dewarp.
+        if missing + 16 >= height {
+            return Err(fail(
+                &"the JPEG is cut short before any of its picture (header only?)",
+            ));
+        }
         log::warn!(
-            "{}: the JPEG ends before its end-of-image marker (file cut short?): the missing \
-             part of the frame is grey",
-            path.display()
+            "{}: the JPEG ends before its end-of-image marker (file cut short?): the bottom \
+             {:.0} % of the frame is missing (grey)",
+            path.display(),
+            100.0 * f64::from(missing) / f64::from(height)
         );
     }
     Ok(img)
+}
+
+/// How many rows at the bottom of `img` are one colour, the last pixel's (where a decoder
+/// fills what a truncated file lacks).
+fn uniform_rows_at_bottom(img: &image::RgbImage) -> u32 {
+    let Some(fill) = img.pixels().next_back().copied() else {
+        return 0;
+    };
+    img.rows()
+        .rev()
+        .take_while(|row| row.clone().all(|p| *p == fill))
+        .count() as u32
 }
 
 /// Whether a JPEG's last scan has no end-of-image marker (`FF D9`) after it.
