@@ -78,18 +78,37 @@ start_server() {
     server=$!
 }
 
-serve() { # starts the stream server and waits (≤ 60 s) until it listens
+serve() { # starts the stream server and waits (≤ 90 s) until it listens
     start_server
     local i
-    for i in $(seq 600); do
+    for i in $(seq 900); do
         listening && return 0
-        # A server that could not bind yet (the killed one's port) is started again.
-        kill -0 "$server" 2>/dev/null || start_server
+        if ! kill -0 "$server" 2>/dev/null; then
+            # A server that could not bind yet (the killed one's port) is started again.
+            start_server
+        elif [ $((i % 150)) = 0 ]; then
+            # One alive but still not listening after 15 s (seen once on a loaded CI
+            # machine, its log empty) is replaced by a fresh one.
+            echo "soak: server $server not listening after 15 s ($(server_state)); replaced" >>"$work/server.log"
+            kill -KILL "$server" 2>/dev/null || true
+            wait "$server" 2>/dev/null || true
+            start_server
+        fi
         sleep 0.1
     done
-    echo "soak: the ffmpeg server did not listen on $port within 60 s:" >&2
+    echo "soak: the ffmpeg server did not listen on $port within 90 s ($(server_state)):" >&2
     tail -5 "$work/server.log" >&2
     exit 1
+}
+
+server_state() { # what the server process and the port are doing, for a failure's message
+    local stat wchan
+    stat=$(awk '{ print $3 }' "/proc/$server/stat" 2>/dev/null || echo gone)
+    wchan=$(cat "/proc/$server/wchan" 2>/dev/null || echo -)
+    printf 'pid %s state %s wchan %s; port %s sockets: %s; load %s; MemAvailable %s kB' \
+        "$server" "$stat" "$wchan" "$port" \
+        "$(awk -v p="$(printf ':%04X' "$port")" 'index($2, p) || index($3, p) { printf "%s>%s st %s ", $2, $3, $4 }' /proc/net/tcp)" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)" "$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)"
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
