@@ -222,7 +222,8 @@ impl ViewRequest {
             return Err(invalid(
                 "fov",
                 format!(
-                    "a {} has no field of view (it takes perspective, quad or stereographic)",
+                    "{} is a panorama, it has no field of view (perspective, quad and \
+                     stereographic have one)",
                     self.kind
                 ),
             ));
