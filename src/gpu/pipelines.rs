@@ -144,16 +144,14 @@ impl Pipelines {
                 let [a, b, c, d] = variant.constants();
                 let srgb = ("output_srgb", if format.is_srgb() { 1.0 } else { 0.0 });
                 let constants = [a, b, c, d, srgb];
-                let pipeline = scoped(device, "building the dewarp pipeline", || {
-                    Ok(full_screen_pipeline(
-                        device,
-                        "omnidewarp dewarp",
-                        (module, layout),
-                        entry.name(),
-                        &constants,
-                        (format, samples),
-                    ))
-                })?;
+                let pipeline = full_screen_pipeline(
+                    device,
+                    "omnidewarp dewarp",
+                    (module, layout),
+                    entry.name(),
+                    &constants,
+                    (format, samples),
+                )?;
                 Ok(slot.insert(pipeline))
             }
         }
@@ -175,16 +173,14 @@ impl Pipelines {
         match self.mip.entry(format) {
             Slot::Occupied(built) => Ok(built.into_mut()),
             Slot::Vacant(slot) => {
-                let pipeline = scoped(device, "building the mipmap pipeline", || {
-                    Ok(full_screen_pipeline(
-                        device,
-                        "omnidewarp mipmap",
-                        (module, layout),
-                        "fs_main",
-                        &[],
-                        (format, 1),
-                    ))
-                })?;
+                let pipeline = full_screen_pipeline(
+                    device,
+                    "omnidewarp mipmap",
+                    (module, layout),
+                    "fs_main",
+                    &[],
+                    (format, 1),
+                )?;
                 Ok(slot.insert(pipeline))
             }
         }
@@ -193,7 +189,8 @@ impl Pipelines {
 
 /// A pipeline that draws one full-screen triangle (`vs_main`) with fragment entry `entry`
 /// and pipeline `constants` into one unblended colour target of `format` with `samples`
-/// samples: the shape of both of our pipelines.
+/// samples: the shape of both of our pipelines. One the driver refuses (a shader it cannot
+/// compile) is an error.
 fn full_screen_pipeline(
     device: &wgpu::Device,
     label: &str,
@@ -201,8 +198,8 @@ fn full_screen_pipeline(
     entry: &str,
     constants: &[(&str, f64)],
     (format, samples): (wgpu::TextureFormat, u32),
-) -> wgpu::RenderPipeline {
-    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+) -> Result<wgpu::RenderPipeline> {
+    let descriptor = wgpu::RenderPipelineDescriptor {
         label: Some(label),
         layout: Some(layout),
         vertex: wgpu::VertexState {
@@ -232,5 +229,8 @@ fn full_screen_pipeline(
         }),
         multiview_mask: None,
         cache: None,
+    };
+    scoped(device, &format!("building the {label} pipeline"), || {
+        Ok(device.create_render_pipeline(&descriptor))
     })
 }
