@@ -7,8 +7,9 @@
 //! - W3: W2 with the yaw turned +1° before every frame (the mapping is rebuilt each time).
 //!
 //! `cargo run --release --example cpu_workloads -- [--threads N] [--runs N] [--format rgb8|rgba8|gray8|i420]
-//! [--antialias] [--level scalar|avx2] [--only W1,W2] [--psnr] [--export DIR]`
+//! [--output rgba8] [--antialias] [--level scalar|avx2] [--only W1,W2] [--psnr] [--export DIR]`
 //!
+//! The output is in the source's format unless `--output rgba8` (what the viewer draws).
 //! Prints one line per workload: `NAME ms=MEDIAN mpx_s=… [psnr=… max=…]` (median of `runs`
 //! calls after one warm-up call; `--psnr` compares one output with the exact per-pixel oracle,
 //! `dewarp_reference`). `--export DIR` writes what peers need to do the same job, raw:
@@ -45,6 +46,16 @@ fn frame(format: PixelFormat, size: u32) -> FrameBuf {
         }
     }
     buf
+}
+
+fn parse_format(name: &str) -> PixelFormat {
+    match name {
+        "rgb8" => PixelFormat::Rgb8,
+        "rgba8" => PixelFormat::Rgba8,
+        "gray8" => PixelFormat::Gray8,
+        "i420" => PixelFormat::I420,
+        other => panic!("unknown format {other}"),
+    }
 }
 
 fn workloads() -> Vec<(&'static str, View, bool)> {
@@ -87,20 +98,14 @@ fn main() {
     let (mut antialias, mut psnr, mut only) = (false, false, None::<String>);
     let mut level = None::<omnidewarp::cpu::CpuLevel>;
     let mut export = None::<std::path::PathBuf>;
+    let mut output = None::<PixelFormat>;
     while let Some(arg) = args.next() {
         let mut value = || args.next().expect("flag needs a value");
         match arg.as_str() {
             "--threads" => threads = value().parse().expect("--threads N"),
             "--runs" => runs = value().parse().expect("--runs N"),
-            "--format" => {
-                format = match value().as_str() {
-                    "rgb8" => PixelFormat::Rgb8,
-                    "rgba8" => PixelFormat::Rgba8,
-                    "gray8" => PixelFormat::Gray8,
-                    "i420" => PixelFormat::I420,
-                    other => panic!("unknown format {other}"),
-                }
-            }
+            "--format" => format = parse_format(&value()),
+            "--output" => output = Some(parse_format(&value())),
             "--antialias" => antialias = true,
             "--level" => level = Some(value().parse().expect("--level scalar|avx2")),
             "--psnr" => psnr = true,
@@ -115,6 +120,7 @@ fn main() {
         .expect("thread pool");
     let calibration = ring_2880();
     let src = frame(format, 2880);
+    let output = output.unwrap_or(format);
     let options = DewarpOptions::default()
         .with_antialias(antialias)
         .with_expected_frames(u64::MAX);
@@ -129,7 +135,7 @@ fn main() {
         if let Some(level) = level {
             dewarper.set_cpu_level(level).expect("level");
         }
-        let mut out = FrameBuf::new(format, view.width, view.height).expect("output");
+        let mut out = FrameBuf::new(output, view.width, view.height).expect("output");
         dewarper
             .dewarp(&src.frame(), &mut out.frame_mut())
             .expect("dewarp");
@@ -143,7 +149,7 @@ fn main() {
                 omnidewarp::source_positions(&calibration, &view, (2880, 2880)).expect("positions");
             let bytes: Vec<u8> = map.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
             std::fs::write(dir.join(format!("{name}_map.f32")), bytes).expect("write map");
-            let mut exact = FrameBuf::new(format, view.width, view.height).expect("output");
+            let mut exact = FrameBuf::new(output, view.width, view.height).expect("output");
             dewarp_reference(
                 &calibration,
                 &view,
@@ -152,7 +158,7 @@ fn main() {
                 &mut exact.frame_mut(),
             )
             .expect("oracle");
-            let oracle: Vec<u8> = (0..format.plane_count())
+            let oracle: Vec<u8> = (0..output.plane_count())
                 .flat_map(|k| exact.plane(k).to_vec())
                 .collect();
             std::fs::write(dir.join(format!("{name}_oracle.raw")), oracle).expect("write");
@@ -177,7 +183,7 @@ fn main() {
         let mpx = f64::from(view.width * view.height) / 1e6;
         print!("{name} ms={:.2} mpx_s={:.1}", median * 1e3, mpx / median);
         if psnr {
-            let mut exact = FrameBuf::new(format, view.width, view.height).expect("output");
+            let mut exact = FrameBuf::new(output, view.width, view.height).expect("output");
             let v = *dewarper.view();
             dewarp_reference(
                 &calibration,
@@ -188,7 +194,7 @@ fn main() {
             )
             .expect("oracle");
             let (mut se, mut max, mut n) = (0f64, 0u8, 0usize);
-            for k in 0..format.plane_count() {
+            for k in 0..output.plane_count() {
                 for (a, b) in out.plane(k).iter().zip(exact.plane(k)) {
                     let d = a.abs_diff(*b);
                     se += f64::from(d) * f64::from(d);

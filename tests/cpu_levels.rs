@@ -76,23 +76,24 @@ impl Source {
     }
 }
 
-/// The output format a source format is dewarped into here.
-fn output_format(format: PixelFormat) -> PixelFormat {
+/// The output formats a source format is dewarped into here (YUV into I420, the video
+/// path, and into RGBA8, the viewer's).
+fn output_formats(format: PixelFormat) -> Vec<PixelFormat> {
     if format.is_yuv() {
-        PixelFormat::I420
+        vec![PixelFormat::I420, PixelFormat::Rgba8]
     } else {
-        format
+        vec![format]
     }
 }
 
-/// Dewarps into an output with strides padded by 5 bytes (padding preset to 0xA5) and
+/// Dewarps into a `format` output with strides padded by 5 bytes (padding preset to 0xA5) and
 /// returns each plane's rows, padding dropped; checks the padding is untouched.
 fn dewarp(
     src: &Source,
+    format: PixelFormat,
     view: View,
     run: impl FnOnce(&Frame<'_>, &mut FrameMut<'_>),
 ) -> Vec<Vec<u8>> {
-    let format = output_format(src.format);
     let shapes: Vec<_> = (0..format.plane_count())
         .map(|k| format.plane_shape(k, view.width, view.height))
         .collect();
@@ -197,15 +198,18 @@ fn check_calibration(model: &str, calibration: &Calibration) {
         PixelFormat::Nv12,
     ] {
         let src = Source::new(format, &rgba);
-        for (name, view) in views(&test_views()) {
+        for (output, (name, view)) in output_formats(format)
+            .into_iter()
+            .flat_map(|o| views(&test_views()).into_iter().map(move |v| (o, v)))
+        {
             for interpolation in Interpolation::ALL {
                 let options = DewarpOptions::default()
                     .with_interpolation(interpolation)
                     .with_antialias(false)
                     .with_fill([10, 200, 30, 255]);
-                let label = format!("{model} {format:?} {name} {interpolation:?}");
+                let label = format!("{model} {format:?}→{output:?} {name} {interpolation:?}");
                 let run_level = |level: CpuLevel| {
-                    dewarp(&src, view, |s, d| {
+                    dewarp(&src, output, view, |s, d| {
                         let mut dewarper =
                             CpuDewarper::new(calibration.clone(), view, options).unwrap();
                         dewarper.set_cpu_level(level).unwrap();
@@ -221,7 +225,7 @@ fn check_calibration(model: &str, calibration: &Calibration) {
                     // the fast path's positions (tests/cpu_fast_path.rs bounds those).
                     continue;
                 }
-                let oracle = dewarp(&src, view, |s, d| {
+                let oracle = dewarp(&src, output, view, |s, d| {
                     dewarp_reference(calibration, &view, &options, s, d).unwrap();
                 });
                 // Where the mapping is exact (the separable tables), every plane is within

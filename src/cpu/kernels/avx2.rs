@@ -3,22 +3,22 @@
 
 use std::arch::x86_64::*;
 
-use super::{FRACTION_BITS, SampleRow, scalar};
+use super::{FRACTION_BITS, SampleRow, Texel, scalar};
 
 /// Bilinear samples of a row (see [`super::bilinear_row`]).
 ///
 /// # Safety
 ///
-/// The CPU must support AVX2. `row.ys`, `row.valid` must be as long as `row.xs`, `out` `C` bytes per
-/// pixel, `1 ≤ C ≤ 4`, and `plane.data` must hold `(height − 1)·stride + width·C` bytes
+/// The CPU must support AVX2. `row.ys`, `row.valid` must be as long as `row.xs`, `out` `C`
+/// texels per pixel, `1 ≤ C ≤ 4` (1 for wide texels), and `plane.data` must hold `(height − 1)·stride + width·C` bytes
 /// (every clamped tap in range).
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn bilinear_row<const C: usize>(
+pub(super) unsafe fn bilinear_row<const C: usize, T: Texel>(
     row: SampleRow<'_>,
-    fill: [u8; C],
-    out: &mut [u8],
+    fill: [T; C],
+    out: &mut [T],
 ) {
-    const { assert!(C >= 1 && C <= 4) };
+    const { assert!(C >= 1 && C <= 4 && (C == 1 || T::SHIFT == 2 * FRACTION_BITS)) };
     let SampleRow {
         plane,
         xs,
@@ -33,7 +33,8 @@ pub(super) unsafe fn bilinear_row<const C: usize>(
     let one = _mm256_set1_epi32(1 << FRACTION_BITS);
     let scale = _mm256_set1_ps((1 << FRACTION_BITS) as f32);
     let half = _mm256_set1_ps(0.5);
-    let round = _mm256_set1_epi32(1 << (2 * FRACTION_BITS - 1));
+    let round = _mm256_set1_epi32(1 << (T::SHIFT - 1));
+    let drop = _mm_cvtsi32_si128(T::SHIFT as i32);
     let max_x = _mm256_set1_epi32(plane.width as i32 - 1);
     let max_y = _mm256_set1_epi32(plane.height as i32 - 1);
     let zero = _mm256_setzero_si256();
@@ -105,7 +106,7 @@ pub(super) unsafe fn bilinear_row<const C: usize>(
                 _mm256_add_epi32(_mm256_mullo_epi32(top, iwy), _mm256_mullo_epi32(bottom, wy)),
                 round,
             );
-            let v = _mm256_srli_epi32::<{ 2 * FRACTION_BITS as i32 }>(v);
+            let v = _mm256_srl_epi32(v, drop);
             packed = _mm256_or_si256(packed, _mm256_sll_epi32(v, shift));
         }
         let mut lanes = [0u32; 8];
@@ -114,12 +115,12 @@ pub(super) unsafe fn bilinear_row<const C: usize>(
         for (k, lane) in lanes.iter().enumerate() {
             let px = &mut out[(i + k) * C..(i + k + 1) * C];
             if valid[i + k] {
-                px.copy_from_slice(&lane.to_le_bytes()[..C]);
+                T::unpack(*lane, px);
             } else {
                 px.copy_from_slice(&fill);
             }
         }
         i += 8;
     }
-    scalar::bilinear_row::<C>(row, fill, out, i);
+    scalar::bilinear_row::<C, T>(row, fill, out, i);
 }

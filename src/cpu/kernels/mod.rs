@@ -1,6 +1,7 @@
 //! Sampling kernels: fixed-point bilinear over one output row, per pixel format (1 to 4
-//! interleaved 8-bit channels: Gray8, I420 planes, NV12's UV plane, RGB8, RGBA8), at the
-//! instruction-set level chosen at run time ([`CpuLevel`]).
+//! interleaved 8-bit channels: Gray8, I420 planes, NV12's UV plane, RGB8, RGBA8), into bytes
+//! or wide texels ([`Texel`]), at the instruction-set level chosen at run time
+//! ([`CpuLevel`]).
 //!
 //! Every level computes the same integers, so levels agree bit for bit
 //! (`tests/cpu_levels.rs`): with `S = 2^FRACTION_BITS`, `wx = ⌊fx·S + ½⌋` and
@@ -128,14 +129,58 @@ pub(crate) struct SampleRow<'a> {
     pub valid: &'a [bool],
 }
 
+/// An output value of the kernels: a byte (the sample rounded) or a wide value (the sample
+/// times `2^WIDE_BITS`, rounded: for outputs computed further, as YUV → RGB).
+pub(crate) trait Texel: Copy {
+    /// The right shift from the weighted sum (`2·FRACTION_BITS` fraction bits) to the texel.
+    const SHIFT: u32;
+    /// The texel of a shifted sum.
+    fn from_value(v: u32) -> Self;
+    /// Writes a pixel whose channels are packed in `lane` (channel `k` in bits `8k..`; a
+    /// wide texel, one channel, is the lane itself).
+    fn unpack(lane: u32, px: &mut [Self]);
+}
+
+impl Texel for u8 {
+    const SHIFT: u32 = 2 * FRACTION_BITS;
+
+    #[inline(always)]
+    fn from_value(v: u32) -> Self {
+        v as u8
+    }
+
+    #[inline(always)]
+    fn unpack(lane: u32, px: &mut [Self]) {
+        px.copy_from_slice(&lane.to_le_bytes()[..px.len()]);
+    }
+}
+
+/// Fraction bits a wide texel keeps: `bilinear_row` into `u16` writes `⌊v·2^WIDE_BITS + ½⌋`,
+/// within `255·2^−F + 2^−(WIDE_BITS+1) ≈ 0.16` of the f32 sample.
+pub(crate) const WIDE_BITS: u32 = 4;
+
+impl Texel for u16 {
+    const SHIFT: u32 = 2 * FRACTION_BITS - WIDE_BITS;
+
+    #[inline(always)]
+    fn from_value(v: u32) -> Self {
+        v as u16
+    }
+
+    #[inline(always)]
+    fn unpack(lane: u32, px: &mut [Self]) {
+        px[0] = lane as u16;
+    }
+}
+
 /// Writes `out[i·C..(i+1)·C]` for every `i < row.xs.len()`: the bilinear sample of
-/// `row.plane` at `(xs[i], ys[i])` (clamped at the edges) where `valid[i]`, else `fill`.
-/// `level` must be supported ([`CpuLevel::check`]).
-pub(crate) fn bilinear_row<const C: usize>(
+/// `row.plane` at `(xs[i], ys[i])` (clamped at the edges) where `valid[i]`, else `fill`, as
+/// bytes or (one channel) wide texels. `level` must be supported ([`CpuLevel::check`]).
+pub(crate) fn bilinear_row<const C: usize, T: Texel>(
     level: CpuLevel,
     row: SampleRow<'_>,
-    fill: [u8; C],
-    out: &mut [u8],
+    fill: [T; C],
+    out: &mut [T],
 ) {
     let (plane, n) = (row.plane, row.xs.len());
     assert!(row.ys.len() == n && row.valid.len() == n && out.len() == n * C);
@@ -149,8 +194,8 @@ pub(crate) fn bilinear_row<const C: usize>(
         CpuLevel::Avx2 if level.supported() && plane.data.len() < i32::MAX as usize => {
             // SAFETY: AVX2 is available (checked just above); the slices' lengths and the
             // plane's extent were asserted as `avx2::bilinear_row` requires.
-            unsafe { avx2::bilinear_row::<C>(row, fill, out) }
+            unsafe { avx2::bilinear_row::<C, T>(row, fill, out) }
         }
-        _ => scalar::bilinear_row::<C>(row, fill, out, 0),
+        _ => scalar::bilinear_row::<C, T>(row, fill, out, 0),
     }
 }

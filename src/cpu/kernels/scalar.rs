@@ -1,6 +1,6 @@
 //! The portable kernel: the integer recipe of `kernels/mod.rs`, one pixel at a time.
 
-use super::{FRACTION_BITS, SampleRow};
+use super::{FRACTION_BITS, SampleRow, Texel};
 
 const ONE: i32 = 1 << FRACTION_BITS;
 
@@ -11,10 +11,10 @@ pub(super) fn weight(f: f32) -> i32 {
 }
 
 /// Bilinear samples of pixels `start..` (see [`super::bilinear_row`]).
-pub(super) fn bilinear_row<const C: usize>(
+pub(super) fn bilinear_row<const C: usize, T: Texel>(
     row: SampleRow<'_>,
-    fill: [u8; C],
-    out: &mut [u8],
+    fill: [T; C],
+    out: &mut [T],
     start: usize,
 ) {
     let SampleRow {
@@ -44,7 +44,7 @@ pub(super) fn bilinear_row<const C: usize>(
             let top = tap(r0, c0) * (ONE - wx) + tap(r0, c1) * wx;
             let bottom = tap(r1, c0) * (ONE - wx) + tap(r1, c1) * wx;
             let v = top * (ONE - wy) + bottom * wy;
-            *o = ((v + (1 << (2 * FRACTION_BITS - 1))) >> (2 * FRACTION_BITS)) as u8;
+            *o = T::from_value(((v + (1 << (T::SHIFT - 1))) >> T::SHIFT) as u32);
         }
     }
 }
