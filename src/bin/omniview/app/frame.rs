@@ -494,7 +494,7 @@ impl App {
         let source = self.state.source();
         let aim = source.camera.aim();
         println!(
-            "fps={:.1} p50={:.1}ms p99={:.1}ms dropped={} backend={} source={}/{} mode={} yaw={:.2} pitch={:.2} fov={:.2} frames={} status={}",
+            "fps={:.1} p50={:.1}ms p99={:.1}ms dropped={} backend={} source={}/{} mode={} yaw={:.2} pitch={:.2} fov={:.2} frames={} status={} dewarp={:.1}ms upload={:.1}ms present={:.1}ms",
             window.fps,
             window.p50,
             window.p99,
@@ -510,6 +510,9 @@ impl App {
             aim.fov.to_degrees(),
             self.frames_shown,
             status.replace(' ', "_"),
+            self.timings.dewarp_ms,
+            self.timings.upload_ms,
+            self.present_ms,
         );
     }
 }
