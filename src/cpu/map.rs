@@ -154,6 +154,33 @@ impl Node {
     }
 }
 
+/// The Catmull-Rom segment between the middle two of four nodes in power form, per
+/// component: `[a, b, c, d]` with `a + b·t + c·t² + d·t³` the polynomial [`cubic_weights`]
+/// blends, so that the pixels of one segment cost three multiply-adds per component.
+#[derive(Debug, Clone, Copy)]
+struct Segment([[f32; 4]; 4]);
+
+impl Segment {
+    #[inline(always)]
+    fn new(nodes: &[Node]) -> Self {
+        let (p0, p1, p2, p3) = (nodes[0].0, nodes[1].0, nodes[2].0, nodes[3].0);
+        Self(std::array::from_fn(|k| {
+            [
+                p1[k],
+                0.5 * (p2[k] - p0[k]),
+                p0[k] - 2.5 * p1[k] + 2.0 * p2[k] - 0.5 * p3[k],
+                0.5 * (p3[k] - p0[k]) + 1.5 * (p1[k] - p2[k]),
+            ]
+        }))
+    }
+
+    /// The point at `t ∈ [0, 1]` (NaN where a node is missing).
+    #[inline(always)]
+    fn at(&self, t: f32) -> Node {
+        Node(self.0.map(|[a, b, c, d]| ((d * t + c) * t + b) * t + a))
+    }
+}
+
 /// Grid node spacing, output pixels, tried in this order until the measured error fits.
 const STEPS: [u32; 4] = [8, 4, 2, 1];
 /// Largest accepted distance between an interpolated and an exact position, pixels.
@@ -163,7 +190,9 @@ pub(crate) const GRID_TOLERANCE: f64 = 0.005;
 const ELEVATION_MARGIN: f64 = 1e-4;
 
 /// Exact nodes every `step` pixels over one tile, one ring of nodes beyond its edges,
-/// interpolated with Catmull-Rom weights ([`cubic_weights`], as the bicubic sampler; exact at nodes, third-order accurate between);
+/// interpolated with Catmull-Rom weights ([`cubic_weights`], as the bicubic sampler; along
+/// rows in the same polynomial's power form, [`Segment`]; exact at nodes, third-order
+/// accurate between);
 /// where one of the 4×4 nodes around a position is missing, that position is mapped exactly.
 #[derive(Debug, Clone)]
 pub(crate) struct TileGrid {
@@ -339,16 +368,7 @@ impl GridRow<'_> {
         let s = self.grid.step as f32;
         let gx = (x / s).max(0.0);
         let i = (gx as usize).min(self.grid.cols - 4);
-        let w = cubic_weights(gx - i as f32);
-        let n = Node::blend(
-            [
-                self.nodes[i],
-                self.nodes[i + 1],
-                self.nodes[i + 2],
-                self.nodes[i + 3],
-            ],
-            w,
-        );
+        let n = Segment::new(&self.nodes[i..i + 4]).at(gx - i as f32);
         (!n.0[0].is_nan()).then_some(n)
     }
 
@@ -368,20 +388,18 @@ impl GridRow<'_> {
         let inv_step = 1.0 / self.grid.step as f32;
         let last = self.grid.cols - 4;
         let b = map.safe_bounds;
+        // Consecutive pixels mostly share a segment: it is set up once per run.
+        let mut column = usize::MAX;
+        let mut segment = Segment([[f32::NAN; 4]; 4]);
         for i in range {
             let x = x_of(i);
             let gx = (x * inv_step).max(0.0);
             let c = (gx as usize).min(last);
-            let w = cubic_weights(gx - c as f32);
-            let Node([nx, ny, e, lod]) = Node::blend(
-                [
-                    self.nodes[c],
-                    self.nodes[c + 1],
-                    self.nodes[c + 2],
-                    self.nodes[c + 3],
-                ],
-                w,
-            );
+            if c != column {
+                column = c;
+                segment = Segment::new(&self.nodes[c..c + 4]);
+            }
+            let Node([nx, ny, e, lod]) = segment.at(gx - c as f32);
             let inside = nx > b[0] && nx < b[1] && ny > b[2] && ny < b[3] && e > b[4] && e < b[5];
             if inside && !snap_safe {
                 out.x[i] = nx;
