@@ -24,12 +24,16 @@ mkdir -m 700 "$XDG_RUNTIME_DIR"
   --calib assets/synthetic_ring/ring_1440.toml > "$work/stats.txt" &
 wid="$(timeout 30 xdotool search --sync --name '^omniview' | head -1)"
 xdotool windowfocus --sync "$wid"
-# Pan back and forth for the whole run: press, then sweep 400 px each way.
+# Pan back and forth for the whole run: press, then sweep 400 px each way in 10 px steps at
+# 60 Hz, as a mouse reports (one xdotool process per sweep: an xdotool started for every
+# step would itself take a core, and the viewer measured ~2 fps then).
 xdotool mousemove --window "$wid" 440 360 mousedown 1
-end=$((SECONDS + seconds))
-while [ $SECONDS -lt $end ]; do
-  for x in $(seq 440 20 840) $(seq 840 -20 440); do xdotool mousemove --window "$wid" "$x" 360; done
+sweep=()
+for x in $(seq 440 10 840) $(seq 840 -10 440); do
+  sweep+=(mousemove --window "$wid" "$x" 360 sleep 0.016)
 done
+end=$((SECONDS + seconds))
+while [ $SECONDS -lt $end ]; do xdotool "${sweep[@]}"; done
 xdotool mouseup 1
 kill %2 2>/dev/null || true
 cat "$work/stats.txt"

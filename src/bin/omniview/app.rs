@@ -20,7 +20,7 @@ use crate::args::{Args, RendererArg};
 use crate::media::{Media, Picture, origin_text};
 use crate::persist::Store;
 use crate::record::Recorder;
-use crate::render::{Backend, Drawn, Gpu, Timings, ViewRenderer};
+use crate::render::{Backend, Drawn, Gpu, Placement, Timings, ViewRenderer};
 use crate::state::calib_edit::{GRAB_RADIUS, RingEdit};
 use crate::state::camera::Motion;
 use crate::state::keys::{self, Command, Key, Modifiers};
@@ -257,7 +257,9 @@ impl App {
             .ok_or_else(|| format!("{}: the window offers no surface format", info.name))?;
         let size = window.inner_size();
         let config = wgpu::SurfaceConfiguration {
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            // Copies in: the CPU backend writes its views straight into the surface.
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                | (caps.usages & wgpu::TextureUsages::COPY_DST),
             format,
             width: size.width.max(1),
             height: size.height.max(1),
@@ -305,7 +307,11 @@ impl App {
             egui_ctx,
             egui_state,
             egui_renderer,
-            renderer: ViewRenderer::new(backend),
+            renderer: ViewRenderer::new(
+                backend,
+                format,
+                caps.usages.contains(wgpu::TextureUsages::COPY_DST),
+            ),
             adapter: format!("{} ({:?})", info.name, info.backend),
         })
     }

@@ -20,7 +20,8 @@ pub struct Args {
     /// Window size, WxH (physical pixels).
     #[arg(long, value_parser = parse_size, default_value = "1280x720")]
     pub size: (u32, u32),
-    /// Print one line per second: fps, p50/p99 frame time, dropped frames, backend, view.
+    /// Print one line per second: fps, p50/p99 frame time, dropped frames, backend, view,
+    /// and the last frame's dewarp / upload / present times.
     #[arg(long)]
     pub stats: bool,
     /// Forget the remembered views, modes and calibration edits.

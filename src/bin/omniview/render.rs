@@ -2,9 +2,12 @@
 //! - **GPU**: the library's `GpuDewarper` on the window's own device, drawing straight into
 //!   egui's render pass through `egui_wgpu::CallbackTrait` (`prepare` before the pass,
 //!   `draw` inside it);
-//! - **CPU**: the library's `CpuDewarper` renders the view into an RGBA buffer that is
-//!   uploaded into one texture and drawn by egui — faster on a software adapter
-//!   (llvmpipe/lavapipe), where the shader itself would run on the CPU.
+//! - **CPU**: the library's `CpuDewarper` renders the view — faster on a software adapter
+//!   (llvmpipe/lavapipe), where the shader itself would run on the CPU. Where the surface
+//!   takes copies, the view is rendered into a window-sized picture in the surface's byte
+//!   order and written straight into the surface texture, egui drawing over it: on lavapipe
+//!   egui's draw of a window-sized image costs ≈ 31 ms a frame (1280×720, 2 cores), the
+//!   copy ≈ 2 ms. Elsewhere the view is uploaded into a texture that egui draws.
 //!
 //! The raw frame (mode 0) is always an uploaded texture.
 
@@ -46,6 +49,8 @@ pub struct Timings {
 
 /// What egui should draw for the view.
 pub enum Drawn {
+    /// Nothing: the view is in the surface picture ([`ViewRenderer::write_surface`]).
+    Surface,
     /// This texture, at the view's size.
     Texture(egui::TextureId),
     /// The GPU dewarper's paint callback.
@@ -131,6 +136,72 @@ impl Uploaded {
     }
 }
 
+/// Where a view goes: its top-left pixel in a window of `window` pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement {
+    /// The view's top-left pixel.
+    pub origin: [u32; 2],
+    /// The window's size, pixels.
+    pub window: (u32, u32),
+}
+
+/// A window-sized picture in the surface's byte order: the CPU-rendered view at its place,
+/// opaque black around it.
+struct SurfacePicture {
+    data: Vec<u8>,
+    size: (u32, u32),
+    /// Where the view is (origin, size).
+    view: ([u32; 2], (u32, u32)),
+}
+
+impl SurfacePicture {
+    /// Makes room for a view of `view_size` at `origin` in a window of `size`, black
+    /// around it. Returns whether anything moved (the view must be rendered again).
+    fn place(&mut self, size: (u32, u32), origin: [u32; 2], view_size: (u32, u32)) -> bool {
+        if (self.size, self.view) == (size, (origin, view_size)) {
+            return false;
+        }
+        let black = [0, 0, 0, 255];
+        self.data.clear();
+        self.data.resize(size.0 as usize * size.1 as usize * 4, 0);
+        self.data
+            .chunks_exact_mut(4)
+            .for_each(|px| px.copy_from_slice(&black));
+        self.size = size;
+        self.view = (origin, view_size);
+        true
+    }
+
+    /// The view's rectangle, as an RGBA output frame.
+    fn view_frame(&mut self) -> omnidewarp::Result<omnidewarp::FrameMut<'_>> {
+        let stride = self.size.0 as usize * 4;
+        let ([x, y], (w, h)) = self.view;
+        let start = y as usize * stride + x as usize * 4;
+        omnidewarp::FrameMut::new(
+            PixelFormat::Rgba8,
+            w,
+            h,
+            [omnidewarp::PlaneMut::new(&mut self.data[start..], stride)],
+        )
+    }
+
+    /// Swaps red and blue inside the view's rectangle (for a BGRA surface).
+    fn swap_red_blue(&mut self) {
+        let stride = self.size.0 as usize * 4;
+        let ([x, y], (w, h)) = self.view;
+        let (x, w) = (x as usize * 4, w as usize * 4);
+        self.data
+            .chunks_exact_mut(stride)
+            .skip(y as usize)
+            .take(h as usize)
+            .for_each(|row| {
+                row[x..x + w]
+                    .chunks_exact_mut(4)
+                    .for_each(|px| px.swap(0, 2))
+            });
+    }
+}
+
 /// The key of what was last drawn: redraw work is skipped when nothing changed.
 type Key = (View, u64);
 
@@ -141,10 +212,15 @@ pub struct ViewRenderer {
     cpu: Option<CpuDewarper>,
     buffer: Option<FrameBuf>,
     view_texture: Option<Uploaded>,
+    /// Where the surface takes copies: the window-sized picture, and whether the surface
+    /// is BGRA.
+    surface: Option<(SurfacePicture, bool)>,
     raw_texture: Option<Uploaded>,
     /// The calibration the dewarper was made with.
     calibration: Option<Calibration>,
     drawn: Option<Key>,
+    /// Whether the last view went into the surface picture (else into `view_texture`).
+    drawn_direct: bool,
     raw_drawn: Option<u64>,
     /// Whether the GPU dewarper holds the current frame.
     gpu_frame: Option<u64>,
@@ -183,17 +259,34 @@ impl egui_wgpu::CallbackTrait for DewarpCallback {
 }
 
 impl ViewRenderer {
-    /// A renderer using `backend`.
-    pub fn new(backend: Backend) -> Self {
+    /// A renderer using `backend`, drawing into a surface of `format` that takes copies
+    /// where `copies` (the CPU backend then writes its views straight into it).
+    pub fn new(backend: Backend, format: wgpu::TextureFormat, copies: bool) -> Self {
+        let surface = match format {
+            wgpu::TextureFormat::Rgba8Unorm | wgpu::TextureFormat::Rgba8UnormSrgb => Some(false),
+            wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb => Some(true),
+            _ => None,
+        }
+        .filter(|_| copies && backend == Backend::Cpu)
+        .map(|bgra| {
+            let picture = SurfacePicture {
+                data: Vec::new(),
+                size: (0, 0),
+                view: ([0, 0], (0, 0)),
+            };
+            (picture, bgra)
+        });
         Self {
             backend,
             options: DewarpOptions::default(),
             cpu: None,
             buffer: None,
             view_texture: None,
+            surface,
             raw_texture: None,
             calibration: None,
             drawn: None,
+            drawn_direct: false,
             raw_drawn: None,
             gpu_frame: None,
             preview_texture: None,
@@ -213,16 +306,17 @@ impl ViewRenderer {
         self.gpu_frame = None;
     }
 
-    /// Draws `view` of `picture` (number `serial`) calibrated by `calibration`, doing only
-    /// the work that changed since the last call.
+    /// Draws `view` of `picture` (number `serial`) calibrated by `calibration` where
+    /// `placement` says, doing only the work that changed since the last call.
     pub fn view(
         &mut self,
         gpu: &mut Gpu<'_>,
         calibration: &Calibration,
         picture: &Picture,
         serial: u64,
-        view: View,
+        (view, placement): (View, Placement),
     ) -> omnidewarp::Result<(Drawn, Timings)> {
+        let Placement { origin, window } = placement;
         let mut timings = Timings::default();
         if self.calibration.as_ref() != Some(calibration) {
             self.calibration = Some(calibration.clone());
@@ -234,7 +328,15 @@ impl ViewRenderer {
         let key = (view, serial);
         match self.backend {
             Backend::Cpu => {
-                if self.drawn != Some(key) || self.view_texture.is_none() {
+                let size = (view.width, view.height);
+                let fits = origin[0] + size.0 <= window.0 && origin[1] + size.1 <= window.1;
+                let direct = fits && self.surface.is_some();
+                let moved = match &mut self.surface {
+                    Some((target, _)) if direct => target.place(window, origin, size),
+                    _ => false,
+                };
+                let missing = !direct && self.view_texture.is_none();
+                if self.drawn != Some(key) || moved || missing || direct != self.drawn_direct {
                     let t0 = Instant::now();
                     let dewarper = match &mut self.cpu {
                         Some(d) => {
@@ -245,30 +347,35 @@ impl ViewRenderer {
                             slot.insert(CpuDewarper::new(calibration.clone(), view, self.options)?)
                         }
                     };
-                    let buffer = match &mut self.buffer {
-                        Some(b)
-                            if (b.frame().width(), b.frame().height())
-                                == (view.width, view.height) =>
-                        {
-                            b
+                    match self.surface.as_mut().filter(|_| direct) {
+                        Some((target, bgra)) => {
+                            dewarper.dewarp(&picture.frame()?, &mut target.view_frame()?)?;
+                            if *bgra {
+                                target.swap_red_blue();
+                            }
+                            timings.dewarp_ms = t0.elapsed().as_secs_f64() * 1e3;
                         }
-                        slot => {
-                            slot.insert(FrameBuf::new(PixelFormat::Rgba8, view.width, view.height)?)
+                        None => {
+                            let buffer = match &mut self.buffer {
+                                Some(b) if (b.frame().width(), b.frame().height()) == size => b,
+                                slot => {
+                                    slot.insert(FrameBuf::new(PixelFormat::Rgba8, size.0, size.1)?)
+                                }
+                            };
+                            dewarper.dewarp(&picture.frame()?, &mut buffer.frame_mut())?;
+                            let t1 = Instant::now();
+                            Uploaded::write(&mut self.view_texture, gpu, size, buffer.plane(0));
+                            timings = Timings {
+                                dewarp_ms: (t1 - t0).as_secs_f64() * 1e3,
+                                upload_ms: t1.elapsed().as_secs_f64() * 1e3,
+                            };
                         }
-                    };
-                    dewarper.dewarp(&picture.frame()?, &mut buffer.frame_mut())?;
-                    let t1 = Instant::now();
-                    Uploaded::write(
-                        &mut self.view_texture,
-                        gpu,
-                        (view.width, view.height),
-                        buffer.plane(0),
-                    );
-                    timings = Timings {
-                        dewarp_ms: (t1 - t0).as_secs_f64() * 1e3,
-                        upload_ms: t1.elapsed().as_secs_f64() * 1e3,
-                    };
+                    }
                     self.drawn = Some(key);
+                    self.drawn_direct = direct;
+                }
+                if direct {
+                    return Ok((Drawn::Surface, timings));
                 }
                 let Some(u) = &self.view_texture else {
                     unreachable!("written above")
@@ -306,6 +413,34 @@ impl ViewRenderer {
                 Ok((Drawn::Callback, timings))
             }
         }
+    }
+
+    /// Writes the surface picture into `texture` (the surface's, this frame) after a
+    /// [`Drawn::Surface`], before egui's pass. Returns whether it did (the sizes match): the
+    /// pass then loads the texture instead of clearing it.
+    pub fn write_surface(&self, queue: &wgpu::Queue, texture: &wgpu::Texture) -> bool {
+        let Some((target, _)) = &self.surface else {
+            return false;
+        };
+        let size = wgpu::Extent3d {
+            width: target.size.0,
+            height: target.size.1,
+            depth_or_array_layers: 1,
+        };
+        if size != texture.size() {
+            return false;
+        }
+        queue.write_texture(
+            texture.as_image_copy(),
+            &target.data,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(target.size.0 * 4),
+                rows_per_image: Some(target.size.1),
+            },
+            size,
+        );
+        true
     }
 
     /// The paint callback of the GPU backend, over `rect` (the view's size, in points).

@@ -97,10 +97,17 @@ impl App {
             let points = |px: f64| (px / ppp) as f32;
             match s.view {
                 Some((view, [ox, oy])) => {
-                    match gfx
-                        .renderer
-                        .view(&mut gpu, &s.calibration, &s.picture, serial, view)
-                    {
+                    let placement = Placement {
+                        origin: [ox as u32, oy as u32],
+                        window: (w, h),
+                    };
+                    match gfx.renderer.view(
+                        &mut gpu,
+                        &s.calibration,
+                        &s.picture,
+                        serial,
+                        (view, placement),
+                    ) {
                         Ok((drawn, timings)) => {
                             if timings != Timings::default() {
                                 self.timings = timings;
@@ -171,6 +178,7 @@ impl App {
         let output = gfx.egui_ctx.run_pass(raw_input, |ctx| {
             let painter = ctx.layer_painter(egui::LayerId::background());
             match &background {
+                Some((Drawn::Surface, _)) | None => {}
                 Some((Drawn::Texture(id), rect)) => {
                     painter.image(
                         *id,
@@ -182,7 +190,6 @@ impl App {
                 Some((Drawn::Callback, rect)) => {
                     painter.add(ViewRenderer::callback(*rect));
                 }
-                None => {}
             }
             if let (Some(map), Some(calibration)) = (raw_map, &overlay_calibration) {
                 ui::calibration_overlay(&painter, map, calibration, editing.as_ref());
@@ -295,6 +302,12 @@ impl App {
                 return;
             }
         };
+        let t_write = Instant::now();
+        let written = matches!(background, Some((Drawn::Surface, _)))
+            && gfx.renderer.write_surface(&gfx.queue, &frame.texture);
+        if written {
+            self.timings.upload_ms = t_write.elapsed().as_secs_f64() * 1e3;
+        }
         let mut encoder = gfx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -318,7 +331,11 @@ impl App {
                     depth_slice: None,
                     resolve_target: None,
                     ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                        load: if written {
+                            wgpu::LoadOp::Load
+                        } else {
+                            wgpu::LoadOp::Clear(wgpu::Color::BLACK)
+                        },
                         store: wgpu::StoreOp::Store,
                     },
                 })],
