@@ -329,6 +329,34 @@ impl RowPoints {
     }
 }
 
+/// Positions `x_of(i)` of a range of pixels on the half-pixel lattice, evenly spaced:
+/// `2·x_of(range.start + m) = first + delta·m` (whole numbers), as output pixels and chroma
+/// pixels are (`x_of` affine).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HalfPixelRun {
+    pub first: usize,
+    pub delta: usize,
+}
+
+impl HalfPixelRun {
+    /// The run of `range` under `x_of` (affine and increasing), `None` where its positions
+    /// are not half pixels (or negative, or far enough to be inexact in f32).
+    pub fn of(range: std::ops::Range<usize>, x_of: impl Fn(usize) -> f32) -> Option<Self> {
+        let (first, n) = (2.0 * x_of(range.start), range.len());
+        let end = 2.0 * x_of(range.end.checked_sub(1)?);
+        let delta = if n > 1 {
+            (end - first) / (n - 1) as f32
+        } else {
+            1.0
+        };
+        let whole = |v: f32| (0.0..16_777_216.0).contains(&v) && v.fract() == 0.0;
+        (whole(first) && whole(end) && whole(delta) && delta >= 1.0).then_some(Self {
+            first: first as usize,
+            delta: delta as usize,
+        })
+    }
+}
+
 /// One output row's worth of a [`TileGrid`].
 #[derive(Debug)]
 pub(crate) struct GridRow<'a> {
@@ -374,14 +402,9 @@ impl GridRow<'_> {
             }
             return;
         }
-        let first = x_of(range.start);
-        let unit = first >= 0.0
-            && first.fract() == 0.0
-            && x_of(range.end - 1) - first == (range.end - 1 - range.start) as f32;
-        let done = if unit {
-            self.interpolate_unit_run(range.clone(), first as usize, out)
-        } else {
-            range.start
+        let done = match HalfPixelRun::of(range.clone(), &x_of) {
+            Some(run) => self.interpolate_run(range.clone(), run, out),
+            None => range.start,
         };
         for i in done..range.end {
             let Node([nx, ny, e, lod]) = self.blend_at(x_of(i));
@@ -418,33 +441,43 @@ impl GridRow<'_> {
         )
     }
 
-    /// [`GridRow::blend_at`] of the whole pixels `first + (i − range.start)` into `out`'s
-    /// raw positions, by phase: pixel `k` lies at fraction `(k mod step) / step` of its
-    /// segment, exact in f32 (`step` a power of two), so each phase has fixed weights and
-    /// the values are the blend's, bit for bit, with the work of a short filter (it
-    /// vectorises across the phases of a segment). Returns where it stopped: the first
-    /// pixel past the grid's last segment (the per-pixel blend takes those).
-    fn interpolate_unit_run(
+    /// [`GridRow::blend_at`] of the pixels of `run` into `out`'s raw positions, a segment
+    /// at a time: the positions are on the half-pixel lattice, so each one's fraction of its
+    /// segment is exact in f32 (`step` a power of two) and the values are the blend's, bit
+    /// for bit, with the work of a short filter (it vectorises across a segment's pixels).
+    /// Returns where it stopped: the first pixel past the grid's last segment (the
+    /// per-pixel blend takes those).
+    fn interpolate_run(
         &self,
         range: std::ops::Range<usize>,
-        first: usize,
+        run: HalfPixelRun,
         out: &mut RowPoints,
     ) -> usize {
-        const MAX_STEP: usize = STEPS[0] as usize;
-        let step = self.grid.step as usize;
-        // weights[m][p]: node m's weight at phase p.
-        let phases: [[f32; 4]; MAX_STEP] =
-            std::array::from_fn(|p| cubic_weights(p as f32 / step as f32));
-        let weights: [[f32; MAX_STEP]; 4] = std::array::from_fn(|m| phases.map(|w| w[m]));
+        // Half pixels per segment: a power of two, at most 16 (a step of 8).
+        const MOST: usize = 2 * STEPS[0] as usize;
+        let span = 2 * self.grid.step as usize;
         let last = self.grid.cols - 4;
+        let delta = run.delta;
+        if !delta.is_power_of_two() || delta > span {
+            return range.start;
+        }
+        // Every pixel's phase (half pixels into its segment) is `residue + delta·j`: the
+        // table holds node k's weight at each j.
+        let residue = run.first % delta;
+        let phases: [[f32; 4]; MOST] = std::array::from_fn(|j| {
+            cubic_weights((residue + delta * j).min(span) as f32 / span as f32)
+        });
+        let table: [[f32; MOST]; 4] = std::array::from_fn(|k| phases.map(|w| w[k]));
+        let (shift, per_segment) = (span.trailing_zeros(), span / delta);
         let mut i = range.start;
         while i < range.end {
-            let k = first + (i - range.start);
-            let (c, p0) = (k / step, k % step);
+            let h = run.first + delta * (i - range.start);
+            let (c, j) = (h >> shift, (h & (span - 1)) / delta);
             if c > last {
                 break;
             }
-            let n = (step - p0).min(range.end - i);
+            let n = (per_segment - j).min(range.end - i);
+            let weights = table.each_ref().map(|w| &w[j..j + n]);
             let nodes = &self.nodes[c..c + 4];
             let outputs = [
                 &mut out.x[i..i + n],
@@ -454,8 +487,11 @@ impl GridRow<'_> {
             ];
             for (component, values) in outputs.into_iter().enumerate() {
                 let [a, b, cc, d] = [0, 1, 2, 3].map(|m| nodes[m].0[component]);
-                let w = |m: usize| &weights[m][p0..p0 + n];
-                let taps = w(0).iter().zip(w(1)).zip(w(2)).zip(w(3));
+                let taps = weights[0]
+                    .iter()
+                    .zip(weights[1])
+                    .zip(weights[2])
+                    .zip(weights[3]);
                 for (v, (((w0, w1), w2), w3)) in values.iter_mut().zip(taps) {
                     *v = a * w0 + b * w1 + cc * w2 + d * w3;
                 }

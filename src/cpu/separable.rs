@@ -13,7 +13,7 @@
 
 use glam::DVec2;
 
-use super::map::{ExactMap, NO_LOD, RowPoints, SourcePoint};
+use super::map::{ExactMap, HalfPixelRun, NO_LOD, RowPoints, SourcePoint};
 use crate::model::{CameraModel, Tile, TileProjection, heading_elevation};
 
 /// `R(e)` of a radially symmetric model.
@@ -199,17 +199,13 @@ impl SeparableTile {
             return;
         }
         let (c, max) = (self.centre, self.frame_max);
-        // Whole consecutive pixels (the common case) in one pass over the unit table: the
-        // same arithmetic as below, without the per-pixel lookups (it vectorises).
-        let n = range.len();
-        let first = x_of(range.start);
-        let run = (n > 0 && x_of(range.end - 1) - first == (n - 1) as f32)
-            .then(|| Self::index(first, self.unit.len()))
-            .flatten()
-            .filter(|k| k + 2 * (n - 1) < self.unit.len());
-        if let Some(k) = run {
-            // Pixels are two half-pixel columns apart.
-            let units = self.unit[k..].iter().step_by(2);
+        // Evenly spaced half-pixel positions (output and chroma pixels: the common case) in
+        // one pass over the unit table: the same arithmetic as below, without the per-pixel
+        // lookups (it vectorises). The unit table's index is `2x + 1`.
+        let run = HalfPixelRun::of(range.clone(), &x_of)
+            .filter(|run| run.first + 1 + run.delta * (range.len() - 1) < self.unit.len());
+        if let Some(run) = run {
+            let units = self.unit[run.first + 1..].iter().step_by(run.delta);
             let points = out.x[range.clone()]
                 .iter_mut()
                 .zip(&mut out.y[range.clone()]);
