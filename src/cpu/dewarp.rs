@@ -456,14 +456,14 @@ impl Context<'_> {
                     };
                     kernels::bilinear_row::<1, u16>(level, chroma(u), [0], &mut s.u);
                     kernels::bilinear_row::<1, u16>(level, chroma(v), [0], &mut s.v);
+                    // Every pixel converted (branch-free, it vectorises), then the fill.
                     let texels = s.y.iter().zip(&s.u).zip(&s.v);
-                    for ((out, valid), ((y, u), v)) in
-                        row.chunks_exact_mut(4).zip(&p.valid).zip(texels)
-                    {
-                        if *valid {
-                            let rgb = to_rgb.convert(*y, *u, *v);
-                            out.copy_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
-                        } else {
+                    for (out, ((y, u), v)) in row.chunks_exact_mut(4).zip(texels) {
+                        let [r, g, b] = to_rgb.convert(*y, *u, *v);
+                        out.copy_from_slice(&[r, g, b, 255]);
+                    }
+                    for (out, valid) in row.chunks_exact_mut(4).zip(&p.valid) {
+                        if !valid {
                             out.copy_from_slice(&fill);
                         }
                     }
