@@ -253,12 +253,31 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The kernels' level where they serve: bilinear without anti-aliasing (other
-    /// interpolations and the mip path keep the f32 samplers).
-    fn kernel(&self, mips: Option<&MipChain>) -> Option<CpuLevel> {
+    /// The kernels' level for a row of `points` where they serve: bilinear, and no point
+    /// minified in the plane sampled (its lod plus `lod_bias` ≤ 0, where the mip path
+    /// samples the base level as the kernels do), or no anti-aliasing. Other
+    /// interpolations and minified rows keep the f32 samplers.
+    fn kernel(
+        &self,
+        mips: Option<&MipChain>,
+        points: &RowPoints,
+        lod_bias: f32,
+    ) -> Option<CpuLevel> {
+        let magnified = || {
+            let lods = points.lod.iter().zip(&points.valid);
+            lods.filter(|(_, valid)| **valid)
+                .all(|(lod, _)| lod + lod_bias <= 0.0)
+        };
+        self.mapper.kernel.filter(|_| {
+            self.options.interpolation == Interpolation::Bilinear && (mips.is_none() || magnified())
+        })
+    }
+
+    /// The kernels' level for [`trilinear_row`]: bilinear interpolation.
+    fn trilinear_level(&self) -> Option<CpuLevel> {
         self.mapper
             .kernel
-            .filter(|_| mips.is_none() && self.options.interpolation == Interpolation::Bilinear)
+            .filter(|_| self.options.interpolation == Interpolation::Bilinear)
     }
 
     /// A packed source with `C` channels into the same format or RGBA8.
@@ -275,14 +294,7 @@ impl Context<'_> {
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let (w, h) = self.dst_size;
         let (interpolation, mapper) = (self.options.interpolation, self.mapper);
-        if let Some(level) = self.kernel(mips).filter(|_| d == C) {
-            let fill: [u8; C] = std::array::from_fn(|k| fill[k]);
-            for_each_row(&mut dst.planes_mut()[0], w as usize * C, h, |j, row, p| {
-                mapper.fill_row(j as f32, w as usize, |i| i as f32, p);
-                kernels::bilinear_row::<C, u8>(level, p.sample_row(src), fill, row);
-            });
-            return;
-        }
+        let kernel_fill: [u8; C] = std::array::from_fn(|k| fill[k]);
         for_each_row(
             &mut dst.planes_mut()[0],
             w as usize * d,
@@ -294,6 +306,18 @@ impl Context<'_> {
                     |i| geometry.luma(i, j).0,
                     points,
                 );
+                if let Some(level) = self.kernel(mips, points, 0.0).filter(|_| d == C) {
+                    let taps = points.sample_row(src);
+                    kernels::bilinear_row::<C, u8>(level, taps, kernel_fill, row);
+                    return;
+                }
+                if let (Some(level), Some(mips)) = (self.trilinear_level(), mips)
+                    && C == 1
+                    && d == 1
+                    && trilinear_row(level, (src, mips), points, 0.0, kernel_fill[0], row)
+                {
+                    return;
+                }
                 for (i, out) in row.chunks_exact_mut(d).enumerate() {
                     let Some(p) = points.get(i) else {
                         out.copy_from_slice(&fill[..d]);
@@ -335,41 +359,42 @@ impl Context<'_> {
         let luma_geometry =
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let planes = dst.planes_mut();
-        let kernel = self.kernel(mips[0]);
-        if let Some(level) = kernel {
-            for_each_row(&mut planes[0], w as usize, h, |j, row, p| {
-                mapper.fill_row(j as f32, w as usize, |i| i as f32, p);
-                kernels::bilinear_row::<1, u8>(level, p.sample_row(luma), [fy], row);
-            });
-        } else {
-            for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
-                mapper.fill_row(
-                    luma_geometry.luma(0, j).1,
-                    w as usize,
-                    |i| luma_geometry.luma(i, j).0,
-                    points,
-                );
-                for (i, out) in row.iter_mut().enumerate() {
-                    *out = match points.get(i) {
-                        Some(p) => {
-                            let (sx, sy, lod) = luma_geometry.source(p);
-                            to_u8(
-                                sample_lod::<1>(
-                                    luma,
-                                    mips[0],
-                                    sx,
-                                    sy,
-                                    lod,
-                                    interpolation,
-                                    WrapX::Clamp,
-                                )[0],
-                            )
-                        }
-                        None => fy,
-                    };
-                }
-            });
-        }
+        for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
+            mapper.fill_row(
+                luma_geometry.luma(0, j).1,
+                w as usize,
+                |i| luma_geometry.luma(i, j).0,
+                points,
+            );
+            if let Some(level) = self.kernel(mips[0], points, 0.0) {
+                kernels::bilinear_row::<1, u8>(level, points.sample_row(luma), [fy], row);
+                return;
+            }
+            if let (Some(level), Some(mips)) = (self.trilinear_level(), mips[0])
+                && trilinear_row(level, (luma, mips), points, 0.0, fy, row)
+            {
+                return;
+            }
+            for (i, out) in row.iter_mut().enumerate() {
+                *out = match points.get(i) {
+                    Some(p) => {
+                        let (sx, sy, lod) = luma_geometry.source(p);
+                        to_u8(
+                            sample_lod::<1>(
+                                luma,
+                                mips[0],
+                                sx,
+                                sy,
+                                lod,
+                                interpolation,
+                                WrapX::Clamp,
+                            )[0],
+                        )
+                    }
+                    None => fy,
+                };
+            }
+        });
         let chroma_geometry =
             PlaneGeometry::new(self.dst_size, (cw, ch), self.src_size, (scw, sch));
         let sample_uv = |p: SourcePoint| -> (u8, u8) {
@@ -395,6 +420,7 @@ impl Context<'_> {
                         |i| chroma_geometry.luma(i, j).0,
                         points,
                     );
+                    let kernel = self.kernel(mips[1], points, chroma_geometry.lod_bias);
                     if let Some(level) = kernel.filter(|_| src.format() == PixelFormat::I420) {
                         let (sx, sy) = chroma_geometry.src_scale;
                         points.x.iter_mut().for_each(|x| *x = (*x + 0.5) * sx - 0.5);
@@ -403,6 +429,20 @@ impl Context<'_> {
                         let (u_taps, v_taps) = (points.sample_row(u), points.sample_row(v));
                         kernels::bilinear_row::<1, u8>(level, u_taps, [fu], &mut u_row[..n]);
                         kernels::bilinear_row::<1, u8>(level, v_taps, [fv], &mut v_row[..n]);
+                        return;
+                    }
+                    let bias = chroma_geometry.lod_bias;
+                    if let (Some(level), [_, Some(u_mips), Some(v_mips)]) =
+                        (self.trilinear_level(), mips)
+                        && src.format() == PixelFormat::I420
+                        && shared_minified_lod(points, bias).is_some()
+                    {
+                        let (sx, sy) = chroma_geometry.src_scale;
+                        points.x.iter_mut().for_each(|x| *x = (*x + 0.5) * sx - 0.5);
+                        points.y.iter_mut().for_each(|y| *y = (*y + 0.5) * sy - 0.5);
+                        let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
+                        trilinear_row(level, (u, u_mips), points, bias, fu, &mut u_row[..n]);
+                        trilinear_row(level, (v, v_mips), points, bias, fv, &mut v_row[..n]);
                         return;
                     }
                     for i in 0..n {
@@ -430,47 +470,41 @@ impl Context<'_> {
             (sw.div_ceil(2), sh.div_ceil(2)),
         );
         let luma = plane_ref(src, 0);
-        if let Some(level) = self
-            .kernel(mips[0])
-            .filter(|_| src.format() == PixelFormat::I420)
-        {
-            let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
-            let (sx, sy) = chroma_geometry.src_scale;
-            let to_rgb = WideYuvToRgb::new(color);
-            for_each_row(&mut dst.planes_mut()[0], w as usize * 4, h, |j, row, p| {
-                mapper.fill_row(j as f32, w as usize, |i| i as f32, p);
-                with_wide_row(|s| {
-                    s.cx.clear();
-                    s.cx.extend(p.x.iter().map(|x| (x + 0.5) * sx - 0.5));
-                    s.cy.clear();
-                    s.cy.extend(p.y.iter().map(|y| (y + 0.5) * sy - 0.5));
-                    for plane in [&mut s.y, &mut s.u, &mut s.v] {
-                        plane.resize(w as usize, 0);
+        let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
+        let (sx, sy) = chroma_geometry.src_scale;
+        let to_rgb = WideYuvToRgb::new(color);
+        // The kernels' rows: Y, U and V as wide texels, then converted.
+        let kernel_row = |level: CpuLevel, row: &mut [u8], p: &RowPoints| {
+            with_wide_row(|s| {
+                s.cx.clear();
+                s.cx.extend(p.x.iter().map(|x| (x + 0.5) * sx - 0.5));
+                s.cy.clear();
+                s.cy.extend(p.y.iter().map(|y| (y + 0.5) * sy - 0.5));
+                for plane in [&mut s.y, &mut s.u, &mut s.v] {
+                    plane.resize(w as usize, 0);
+                }
+                kernels::bilinear_row::<1, u16>(level, p.sample_row(luma), [0], &mut s.y);
+                let chroma = |plane| kernels::SampleRow {
+                    plane,
+                    xs: &s.cx,
+                    ys: &s.cy,
+                    valid: &p.valid,
+                };
+                kernels::bilinear_row::<1, u16>(level, chroma(u), [0], &mut s.u);
+                kernels::bilinear_row::<1, u16>(level, chroma(v), [0], &mut s.v);
+                // Every pixel converted (branch-free, it vectorises), then the fill.
+                let texels = s.y.iter().zip(&s.u).zip(&s.v);
+                for (out, ((y, u), v)) in row.chunks_exact_mut(4).zip(texels) {
+                    let [r, g, b] = to_rgb.convert(*y, *u, *v);
+                    out.copy_from_slice(&[r, g, b, 255]);
+                }
+                for (out, valid) in row.chunks_exact_mut(4).zip(&p.valid) {
+                    if !valid {
+                        out.copy_from_slice(&fill);
                     }
-                    kernels::bilinear_row::<1, u16>(level, p.sample_row(luma), [0], &mut s.y);
-                    let chroma = |plane| kernels::SampleRow {
-                        plane,
-                        xs: &s.cx,
-                        ys: &s.cy,
-                        valid: &p.valid,
-                    };
-                    kernels::bilinear_row::<1, u16>(level, chroma(u), [0], &mut s.u);
-                    kernels::bilinear_row::<1, u16>(level, chroma(v), [0], &mut s.v);
-                    // Every pixel converted (branch-free, it vectorises), then the fill.
-                    let texels = s.y.iter().zip(&s.u).zip(&s.v);
-                    for (out, ((y, u), v)) in row.chunks_exact_mut(4).zip(texels) {
-                        let [r, g, b] = to_rgb.convert(*y, *u, *v);
-                        out.copy_from_slice(&[r, g, b, 255]);
-                    }
-                    for (out, valid) in row.chunks_exact_mut(4).zip(&p.valid) {
-                        if !valid {
-                            out.copy_from_slice(&fill);
-                        }
-                    }
-                });
+                }
             });
-            return;
-        }
+        };
         for_each_row(
             &mut dst.planes_mut()[0],
             w as usize * 4,
@@ -482,6 +516,14 @@ impl Context<'_> {
                     |i| luma_geometry.luma(i, j).0,
                     points,
                 );
+                let luma_kernel = self.kernel(mips[0], points, 0.0);
+                let chroma_kernel = self.kernel(mips[1], points, chroma_geometry.lod_bias);
+                if let (Some(level), Some(_)) = (luma_kernel, chroma_kernel)
+                    && src.format() == PixelFormat::I420
+                {
+                    kernel_row(level, row, points);
+                    return;
+                }
                 for (i, out) in row.chunks_exact_mut(4).enumerate() {
                     let Some(p) = points.get(i) else {
                         out.copy_from_slice(&fill);
@@ -504,7 +546,81 @@ impl Context<'_> {
     }
 }
 
-/// A thread's scratch for one row of wide YUV texels and the chroma planes' positions.
+/// The trilinear sample of a one-channel `base` (bilinear within two mip levels, blended by
+/// the lod's fraction, as [`sample_lod`]) at a row of `points` whose valid points share one
+/// lod (the rows of a panorama's separable tables): two kernel rows of wide texels and a
+/// blend, each byte within 1 of the f32 sampler's (each wide value is within 0.16).
+/// Returns false, writing nothing, where the lods differ or the row is not minified.
+fn trilinear_row(
+    level: CpuLevel,
+    (base, mips): (PlaneRef<'_>, &MipChain),
+    points: &RowPoints,
+    lod_bias: f32,
+    fill: u8,
+    row: &mut [u8],
+) -> bool {
+    let Some(lod) = shared_minified_lod(points, lod_bias) else {
+        return false;
+    };
+    let lod = lod.min(mips.levels.len() as f32);
+    let k0 = lod.floor() as usize;
+    let t = lod - k0 as f32;
+    with_wide_row(|s| {
+        let sample = |k: usize, out: &mut Vec<u16>, cx: &mut Vec<f32>, cy: &mut Vec<f32>| {
+            out.resize(row.len(), 0);
+            let plane = mips.level(base, k, 1);
+            let sx = plane.width as f32 / base.width as f32;
+            let sy = plane.height as f32 / base.height as f32;
+            cx.clear();
+            cx.extend(points.x.iter().map(|x| (x + 0.5) * sx - 0.5));
+            cy.clear();
+            cy.extend(points.y.iter().map(|y| (y + 0.5) * sy - 0.5));
+            let taps = kernels::SampleRow {
+                plane,
+                xs: if k == 0 { &points.x } else { cx },
+                ys: if k == 0 { &points.y } else { cy },
+                valid: &points.valid,
+            };
+            kernels::bilinear_row::<1, u16>(level, taps, [0], out);
+        };
+        let WideRow {
+            y: lower,
+            u: upper,
+            cx,
+            cy,
+            ..
+        } = s;
+        sample(k0, lower, cx, cy);
+        let wide = (1u32 << kernels::WIDE_BITS) as f32;
+        if t > 0.0 && k0 < mips.levels.len() {
+            sample(k0 + 1, upper, cx, cy);
+            for ((o, a), b) in row.iter_mut().zip(lower.iter()).zip(upper.iter()) {
+                let (fa, fb) = (f32::from(*a), f32::from(*b));
+                *o = to_u8((fa + (fb - fa) * t) / wide);
+            }
+        } else {
+            for (o, a) in row.iter_mut().zip(lower.iter()) {
+                *o = to_u8(f32::from(*a) / wide);
+            }
+        }
+        for (o, valid) in row.iter_mut().zip(&points.valid) {
+            if !valid {
+                *o = fill;
+            }
+        }
+    });
+    true
+}
+
+/// The lod (plus `lod_bias`) all valid `points` share, where there is one and it is above 0.
+fn shared_minified_lod(points: &RowPoints, lod_bias: f32) -> Option<f32> {
+    let mut lods = points.lod.iter().zip(&points.valid).filter(|(_, v)| **v);
+    let (&first, _) = lods.next()?;
+    (lods.all(|(lod, _)| *lod == first) && first + lod_bias > 0.0).then_some(first + lod_bias)
+}
+
+/// A thread's scratch for one row of wide YUV texels (or a trilinear row's two levels) and
+/// the chroma planes' (or the upper levels') positions.
 #[derive(Default)]
 struct WideRow {
     y: Vec<u16>,
