@@ -2,6 +2,8 @@
 //!
 //! Keep in step with `shaders/sample.wgsl`: same addressing, weights and rounding.
 
+use rayon::prelude::*;
+
 use crate::mip::mip_level_count;
 use crate::options::Interpolation;
 
@@ -180,24 +182,43 @@ impl MipChain {
             level.height = h;
             level.data.resize(w as usize * h as usize * channels, 0);
             let row_len = w as usize * channels;
-            for (y, out_row) in level.data.chunks_exact_mut(row_len).enumerate() {
-                let y0 = (2 * y).min(previous.height as usize - 1);
-                let y1 = (2 * y + 1).min(previous.height as usize - 1);
+            let (pw, ph) = (previous.width as usize, previous.height as usize);
+            let source = previous;
+            let downsample = |(y, out_row): (usize, &mut [u8])| {
+                let (y0, y1) = ((2 * y).min(ph - 1), (2 * y + 1).min(ph - 1));
                 let (ra, rb) = (
-                    &previous.data[y0 * previous.stride..],
-                    &previous.data[y1 * previous.stride..],
+                    &source.data[y0 * source.stride..],
+                    &source.data[y1 * source.stride..],
                 );
-                for x in 0..w as usize {
-                    let x0 = (2 * x).min(previous.width as usize - 1) * channels;
-                    let x1 = (2 * x + 1).min(previous.width as usize - 1) * channels;
-                    for c in 0..channels {
-                        let sum = u16::from(ra[x0 + c])
-                            + u16::from(ra[x1 + c])
-                            + u16::from(rb[x0 + c])
-                            + u16::from(rb[x1 + c]);
-                        out_row[x * channels + c] = ((sum + 2) >> 2) as u8;
+                if pw >= 2 {
+                    // 2x + 1 < pw for every x < w = ⌊pw / 2⌋: no clamping (it vectorises).
+                    let pairs = ra[..2 * row_len].chunks_exact(2 * channels);
+                    let pairs = pairs.zip(rb[..2 * row_len].chunks_exact(2 * channels));
+                    for (out, (a, b)) in out_row.chunks_exact_mut(channels).zip(pairs) {
+                        for (c, o) in out.iter_mut().enumerate() {
+                            let sum = u16::from(a[c])
+                                + u16::from(a[channels + c])
+                                + u16::from(b[c])
+                                + u16::from(b[channels + c]);
+                            *o = ((sum + 2) >> 2) as u8;
+                        }
+                    }
+                } else {
+                    for (c, o) in out_row.iter_mut().enumerate() {
+                        *o = ((2 * (u16::from(ra[c]) + u16::from(rb[c])) + 2) >> 2) as u8;
                     }
                 }
+            };
+            // Small levels are not worth a thread's wake-up.
+            if h >= 64 {
+                let rows = level.data.par_chunks_exact_mut(row_len).enumerate();
+                rows.for_each(downsample);
+            } else {
+                level
+                    .data
+                    .chunks_exact_mut(row_len)
+                    .enumerate()
+                    .for_each(downsample);
             }
             previous = PlaneRef {
                 data: &level.data,
@@ -316,5 +337,55 @@ mod tests {
         assert_eq!(mips.levels[0].data, vec![8, 19]);
         assert_eq!((mips.levels[0].width, mips.levels[0].height), (2, 1));
         assert_eq!(mips.levels[1].data, vec![14]);
+    }
+    #[test]
+    fn mip_levels_are_the_clamped_2x2_average_at_every_size() {
+        // Odd sizes, one-pixel strips, interleaved channels and levels tall enough to be
+        // built in parallel, against the clamped average written out per pixel.
+        for (w, h, channels) in [(301, 257, 3), (1, 200, 1), (130, 1, 4), (7, 5, 2)] {
+            let stride = w * channels + 3;
+            let data: Vec<u8> = (0..stride * h).map(|i| (i * 37 % 251) as u8).collect();
+            let base = PlaneRef {
+                data: &data,
+                stride,
+                width: w as u32,
+                height: h as u32,
+            };
+            let mut mips = MipChain::default();
+            mips.rebuild(base, channels);
+            let mut previous = base;
+            for level in &mips.levels {
+                let (pw, ph) = (previous.width as usize, previous.height as usize);
+                assert_eq!(
+                    (level.width as usize, level.height as usize),
+                    ((pw / 2).max(1), (ph / 2).max(1))
+                );
+                for y in 0..level.height as usize {
+                    for x in 0..level.width as usize {
+                        for c in 0..channels {
+                            let at = |x: usize, y: usize| {
+                                let (x, y) = (x.min(pw - 1), y.min(ph - 1));
+                                u16::from(previous.data[y * previous.stride + x * channels + c])
+                            };
+                            let (x2, y2) = (2 * x, 2 * y);
+                            let sum =
+                                at(x2, y2) + at(x2 + 1, y2) + at(x2, y2 + 1) + at(x2 + 1, y2 + 1);
+                            let got = level.data[(y * level.width as usize + x) * channels + c];
+                            assert_eq!(
+                                got,
+                                ((sum + 2) >> 2) as u8,
+                                "{w}×{h}×{channels} at {x},{y}"
+                            );
+                        }
+                    }
+                }
+                previous = PlaneRef {
+                    data: &level.data,
+                    stride: level.width as usize * channels,
+                    width: level.width,
+                    height: level.height,
+                };
+            }
+        }
     }
 }
