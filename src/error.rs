@@ -50,7 +50,11 @@ pub enum Error {
         reason: String,
     },
     /// No usable GPU adapter was found.
-    #[error("no GPU adapter found ({0})")]
+    #[error(
+        "no GPU adapter found: install your GPU's Vulkan driver or Mesa's software one \
+         (Debian/Ubuntu: apt install mesa-vulkan-drivers libvulkan1), or use the CPU backend \
+         ({0})"
+    )]
     NoGpu(String),
     /// The GPU backend failed.
     #[error("GPU: {0}")]

@@ -163,3 +163,46 @@ fn credentials_never_appear_in_any_command_or_argument() {
     // Nothing was written where a URL was taken for a path, nor anywhere else.
     assert!(dir.names().is_empty(), "{:?}", dir.names());
 }
+
+/// With no graphics driver at all (Vulkan's loader pointed at no driver, wgpu kept to
+/// Vulkan): `--backend auto` converts on the CPU, silently and with the CPU's very bytes,
+/// even for an output large enough that a GPU would be tried; `--backend gpu` fails with
+/// one line that names what to install, and writes nothing.
+#[test]
+fn without_a_gpu_auto_falls_back_to_the_cpu_and_gpu_says_what_to_install() {
+    let dir = TempDir::new("no-gpu");
+    let run = |backend: &str, out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_omnidewarp"))
+            .args(["convert", &asset(RING), "--calib", &asset(RING_CALIB)])
+            .args(["--projection", "equirect", "--size", "2048x1024"])
+            .args(["--backend", backend, "-o", out])
+            .current_dir(&dir.0)
+            .env("VK_DRIVER_FILES", dir.0.join("none.json"))
+            .env("VK_ICD_FILENAMES", dir.0.join("none.json"))
+            .env("WGPU_BACKEND", "vulkan")
+            .output()
+            .expect("the binary runs")
+    };
+    for (backend, out) in [("auto", "auto.png"), ("cpu", "cpu.png")] {
+        let result = run(backend, out);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(result.status.success(), "{backend}: {stderr}");
+        assert!(stderr.trim().is_empty(), "{backend} printed: {stderr}");
+    }
+    let read = |name: &str| std::fs::read(dir.0.join(name)).unwrap();
+    assert!(
+        read("auto.png") == read("cpu.png"),
+        "auto did not give the CPU's picture"
+    );
+    let result = run("gpu", "gpu.png");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(
+        lines[0].starts_with("omnidewarp: error: no GPU adapter found")
+            && lines[0].contains("mesa-vulkan-drivers"),
+        "{stderr}"
+    );
+    assert_eq!(dir.names(), ["auto.png", "cpu.png"], "gpu left a file");
+}
