@@ -1,7 +1,8 @@
 //! The CPU dewarper's steady state allocates nothing of its own: after a few frames of the
 //! same view, further frames (any format, separable tables or grid, kernels or f32 samplers)
 //! make no heap allocation on any thread but rayon's: its job injector (a crossbeam queue)
-//! takes a new block every 63 jobs sent to the pool, one or two jobs a frame. A counting
+//! takes a new block every 63 jobs sent to the pool, at most three jobs a frame (the mip
+//! levels, the luma rows, the chroma rows). A counting
 //! global allocator checks it; this file is its own test binary so no other test's
 //! allocations are counted.
 
@@ -82,7 +83,7 @@ fn steady_state_frames_allocate_nothing() {
                     }
                     ALLOCATIONS.load(Ordering::Relaxed) - before
                 };
-                // 32 frames send at most 64 jobs: at most 2 injector blocks.
+                // 32 frames send at most 96 jobs: at most 2 injector blocks.
                 let settled = (0..20).any(|_| batch(&mut dewarper, &mut out) <= 2);
                 assert!(settled, "{projection:?} {format:?}: allocations never stop");
                 let made = batch(&mut dewarper, &mut out);

@@ -222,10 +222,15 @@ pub(super) fn run(
         )));
     }
     if options.antialias {
-        for (k, chain) in mips.iter_mut().enumerate().take(sf.plane_count()) {
-            let (_, _, c) = sf.plane_shape(k, src.width(), src.height());
-            chain.rebuild(plane_ref(src, k), c);
-        }
+        // The levels of every plane in one entry into the thread pool: the parallel loops
+        // inside run on its workers' own queues (each entry from outside takes a slot of
+        // rayon's job injector, which allocates a block every 63 jobs).
+        rayon::scope(|_| {
+            for (k, chain) in mips.iter_mut().enumerate().take(sf.plane_count()) {
+                let (_, _, c) = sf.plane_shape(k, src.width(), src.height());
+                chain.rebuild(plane_ref(src, k), c);
+            }
+        });
     }
     let mips: &[MipChain; 3] = mips;
     let mip = |k: usize| options.antialias.then(|| &mips[k]);
