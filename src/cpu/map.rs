@@ -186,6 +186,27 @@ impl TileGrid {
             .fold(f32::NEG_INFINITY, f32::max)
     }
 
+    /// This grid moved to `tile`, the same tile turned about the vertical: every position
+    /// turned by `angle` about `centre` (see `separable::yaw_turn`), elevations, lods and
+    /// missing nodes kept, as they do not depend on the heading. Exact up to f32 rounding.
+    pub fn turned(&self, tile: Tile, centre: DVec2, angle: f64) -> Self {
+        let (sin, cos) = angle.sin_cos();
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|&Node([x, y, elevation, lod])| {
+                let d = DVec2::new(f64::from(x), f64::from(y)) - centre;
+                let p = centre + DVec2::new(cos * d.x - sin * d.y, sin * d.x + cos * d.y);
+                Node([p.x as f32, p.y as f32, elevation, lod])
+            })
+            .collect();
+        Self {
+            tile,
+            nodes,
+            ..*self
+        }
+    }
+
     /// Builds the coarsest grid whose error at every cell centre is within
     /// [`GRID_TOLERANCE`]. Nodes carry the exact lod when `with_lod` (anti-aliasing on).
     pub fn build(map: &ExactMap<'_>, tile: Tile, with_lod: bool) -> Self {

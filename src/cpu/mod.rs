@@ -45,6 +45,46 @@ struct Geometry {
     /// The view's tiles, and how each is mapped.
     tiles: Vec<Tile>,
     mappings: Vec<TileMapping>,
+    /// The yaw the grids were built at, and those grids: a view that differs only in yaw
+    /// turns them (radially symmetric models) instead of mapping its nodes again.
+    built_yaw: f64,
+    built: Vec<TileMapping>,
+}
+
+impl Geometry {
+    /// Moves the geometry to `view`, which differs from the built one only in yaw, where the
+    /// model is radially symmetric: grids turned from the built ones (never from turned
+    /// ones: rounding would add up), separable tables built anew (they cost little).
+    /// Returns false, changing nothing, elsewhere.
+    fn turn_to(&mut self, view: View) -> bool {
+        let mut same = self.view;
+        same.orientation.yaw = view.orientation.yaw;
+        let Some((centre, sense)) = separable::yaw_turn(&self.calibration.model) else {
+            return false;
+        };
+        let tiles = view.tiles();
+        if same != view || tiles.len() != self.built.len() {
+            return false;
+        }
+        let map = ExactMap::new(&self.calibration);
+        let angle = sense * (view.orientation.yaw - self.built_yaw);
+        let mappings = tiles
+            .iter()
+            .zip(&self.built)
+            .map(|(&tile, built)| match built {
+                TileMapping::Grid(grid) => {
+                    Some(TileMapping::Grid(grid.turned(tile, centre, angle)))
+                }
+                TileMapping::Separable(_) => {
+                    SeparableTile::build(&map, tile, self.antialias).map(TileMapping::Separable)
+                }
+            });
+        let Some(mappings) = mappings.collect::<Option<Vec<_>>>() else {
+            return false;
+        };
+        (self.view, self.tiles, self.mappings) = (view, tiles, mappings);
+        true
+    }
 }
 
 /// A reusable CPU dewarper: caches the calibration scaled to the frame size, the mapping grid
@@ -150,7 +190,11 @@ impl CpuDewarper {
         let stale = self.geometry.as_ref().is_none_or(|g| {
             g.frame != key || g.view != self.view || g.antialias != self.options.antialias
         });
-        if stale {
+        let turned = stale
+            && self.geometry.as_mut().is_some_and(|g| {
+                g.frame == key && g.antialias == self.options.antialias && g.turn_to(self.view)
+            });
+        if stale && !turned {
             let calibration = self.calibration.scaled_to(key.0, key.1)?;
             let map = ExactMap::new(&calibration);
             let aa = self.options.antialias;
@@ -171,6 +215,8 @@ impl CpuDewarper {
                 minified,
                 calibration,
                 tiles,
+                built_yaw: self.view.orientation.yaw,
+                built: mappings.clone(),
                 mappings,
             });
         }

@@ -115,6 +115,13 @@ pub(crate) struct SeparableTile {
     lod: Vec<f32>,
 }
 
+/// How a yaw change moves source positions under `model`, where it is radially symmetric:
+/// every position turns about `centre` by `sense × Δyaw` (headings grow with yaw, and a
+/// heading `h` lies along `(a·sin(h − h0), −cos(h − h0))` from the centre). `None` otherwise.
+pub(crate) fn yaw_turn(model: &CameraModel) -> Option<(DVec2, f64)> {
+    RadialForm::of(model).map(|form| (form.centre, form.a))
+}
+
 impl SeparableTile {
     /// The largest level of detail of any row (NaN rows have no content).
     pub fn max_lod(&self) -> f32 {
