@@ -153,8 +153,8 @@ impl PlaneGeometry {
     #[inline(always)]
     fn luma(&self, i: usize, j: usize) -> (f32, f32) {
         (
-            (i as f32 + 0.5) * self.out_scale.0 - 0.5,
-            (j as f32 + 0.5) * self.out_scale.1 - 0.5,
+            rescale(i as f32, self.out_scale.0),
+            rescale(j as f32, self.out_scale.1),
         )
     }
 
@@ -162,11 +162,17 @@ impl PlaneGeometry {
     #[inline(always)]
     fn source(&self, p: SourcePoint) -> (f32, f32, f32) {
         (
-            (p.x + 0.5) * self.src_scale.0 - 0.5,
-            (p.y + 0.5) * self.src_scale.1 - 0.5,
+            rescale(p.x, self.src_scale.0),
+            rescale(p.y, self.src_scale.1),
             p.lod + self.lod_bias,
         )
     }
+}
+
+/// Position `v` (plane pixels, centre convention) in a plane `scale` times as large.
+#[inline(always)]
+fn rescale(v: f32, scale: f32) -> f32 {
+    (v + 0.5) * scale - 0.5
 }
 
 thread_local! {
@@ -273,13 +279,13 @@ impl Context<'_> {
             lods.filter(|(_, valid)| **valid)
                 .all(|(lod, _)| lod + lod_bias <= 0.0)
         };
-        self.mapper.kernel.filter(|_| {
-            self.options.interpolation == Interpolation::Bilinear && (mips.is_none() || magnified())
-        })
+        self.bilinear_level()
+            .filter(|_| mips.is_none() || magnified())
     }
 
-    /// The kernels' level for [`trilinear_row`]: bilinear interpolation.
-    fn trilinear_level(&self) -> Option<CpuLevel> {
+    /// The kernels' level where the interpolation is theirs (bilinear), whatever the lods:
+    /// [`trilinear_row`] takes minified rows.
+    fn bilinear_level(&self) -> Option<CpuLevel> {
         self.mapper
             .kernel
             .filter(|_| self.options.interpolation == Interpolation::Bilinear)
@@ -316,7 +322,7 @@ impl Context<'_> {
                     kernels::bilinear_row::<C, u8>(level, taps, kernel_fill, row);
                     return;
                 }
-                if let (Some(level), Some(mips)) = (self.trilinear_level(), mips)
+                if let (Some(level), Some(mips)) = (self.bilinear_level(), mips)
                     && C == 1
                     && d == 1
                     && trilinear_row(level, (src, mips), points, 0.0, kernel_fill[0], row)
@@ -375,7 +381,7 @@ impl Context<'_> {
                 kernels::bilinear_row::<1, u8>(level, points.sample_row(luma), [fy], row);
                 return;
             }
-            if let (Some(level), Some(mips)) = (self.trilinear_level(), mips[0])
+            if let (Some(level), Some(mips)) = (self.bilinear_level(), mips[0])
                 && trilinear_row(level, (luma, mips), points, 0.0, fy, row)
             {
                 return;
@@ -425,29 +431,39 @@ impl Context<'_> {
                         |i| chroma_geometry.luma(i, j).0,
                         points,
                     );
-                    let kernel = self.kernel(mips[1], points, chroma_geometry.lod_bias);
-                    if let Some(level) = kernel.filter(|_| src.format() == PixelFormat::I420) {
-                        let (sx, sy) = chroma_geometry.src_scale;
-                        points.x.iter_mut().for_each(|x| *x = (*x + 0.5) * sx - 0.5);
-                        points.y.iter_mut().for_each(|y| *y = (*y + 0.5) * sy - 0.5);
-                        let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
-                        let (u_taps, v_taps) = (points.sample_row(u), points.sample_row(v));
-                        kernels::bilinear_row::<1, u8>(level, u_taps, [fu], &mut u_row[..n]);
-                        kernels::bilinear_row::<1, u8>(level, v_taps, [fv], &mut v_row[..n]);
-                        return;
-                    }
+                    // I420's planes on the kernels: the row's points in chroma pixels once,
+                    // then bilinear (nothing minified) or trilinear (one lod) samples.
                     let bias = chroma_geometry.lod_bias;
-                    if let (Some(level), [_, Some(u_mips), Some(v_mips)]) =
-                        (self.trilinear_level(), mips)
-                        && src.format() == PixelFormat::I420
-                        && shared_minified_lod(points, bias).is_some()
+                    let kernel = self.kernel(mips[1], points, bias);
+                    let trilinear = self
+                        .bilinear_level()
+                        .zip(mips[1].zip(mips[2]))
+                        .filter(|_| shared_minified_lod(points, bias).is_some());
+                    if src.format() == PixelFormat::I420
+                        && (kernel.is_some() || trilinear.is_some())
                     {
                         let (sx, sy) = chroma_geometry.src_scale;
-                        points.x.iter_mut().for_each(|x| *x = (*x + 0.5) * sx - 0.5);
-                        points.y.iter_mut().for_each(|y| *y = (*y + 0.5) * sy - 0.5);
+                        points.x.iter_mut().for_each(|x| *x = rescale(*x, sx));
+                        points.y.iter_mut().for_each(|y| *y = rescale(*y, sy));
                         let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
-                        trilinear_row(level, (u, u_mips), points, bias, fu, &mut u_row[..n]);
-                        trilinear_row(level, (v, v_mips), points, bias, fv, &mut v_row[..n]);
+                        let (u_row, v_row) = (&mut u_row[..n], &mut v_row[..n]);
+                        if let Some(level) = kernel {
+                            kernels::bilinear_row::<1, u8>(
+                                level,
+                                points.sample_row(u),
+                                [fu],
+                                u_row,
+                            );
+                            kernels::bilinear_row::<1, u8>(
+                                level,
+                                points.sample_row(v),
+                                [fv],
+                                v_row,
+                            );
+                        } else if let Some((level, (u_mips, v_mips))) = trilinear {
+                            trilinear_row(level, (u, u_mips), points, bias, fu, u_row);
+                            trilinear_row(level, (v, v_mips), points, bias, fv, v_row);
+                        }
                         return;
                     }
                     for i in 0..n {
@@ -482,9 +498,9 @@ impl Context<'_> {
         let kernel_row = |level: CpuLevel, row: &mut [u8], p: &RowPoints| {
             with_wide_row(|s| {
                 s.cx.clear();
-                s.cx.extend(p.x.iter().map(|x| (x + 0.5) * sx - 0.5));
+                s.cx.extend(p.x.iter().map(|x| rescale(*x, sx)));
                 s.cy.clear();
-                s.cy.extend(p.y.iter().map(|y| (y + 0.5) * sy - 0.5));
+                s.cy.extend(p.y.iter().map(|y| rescale(*y, sy)));
                 for plane in [&mut s.y, &mut s.u, &mut s.v] {
                     plane.resize(w as usize, 0);
                 }
@@ -574,17 +590,21 @@ fn trilinear_row(
         let sample = |k: usize, out: &mut Vec<u16>, cx: &mut Vec<f32>, cy: &mut Vec<f32>| {
             out.resize(row.len(), 0);
             let plane = mips.level(base, k, 1);
-            let sx = plane.width as f32 / base.width as f32;
-            let sy = plane.height as f32 / base.height as f32;
-            cx.clear();
-            cx.extend(points.x.iter().map(|x| (x + 0.5) * sx - 0.5));
-            cy.clear();
-            cy.extend(points.y.iter().map(|y| (y + 0.5) * sy - 0.5));
-            let taps = kernels::SampleRow {
-                plane,
-                xs: if k == 0 { &points.x } else { cx },
-                ys: if k == 0 { &points.y } else { cy },
-                valid: &points.valid,
+            let taps = if k == 0 {
+                points.sample_row(plane)
+            } else {
+                let sx = plane.width as f32 / base.width as f32;
+                let sy = plane.height as f32 / base.height as f32;
+                cx.clear();
+                cx.extend(points.x.iter().map(|x| rescale(*x, sx)));
+                cy.clear();
+                cy.extend(points.y.iter().map(|y| rescale(*y, sy)));
+                kernels::SampleRow {
+                    plane,
+                    xs: cx,
+                    ys: cy,
+                    valid: &points.valid,
+                }
             };
             kernels::bilinear_row::<1, u16>(level, taps, [0], out);
         };
