@@ -361,10 +361,14 @@ pub(crate) struct HalfPixelRun {
 
 impl HalfPixelRun {
     /// The run of `range` under `x_of` (affine and increasing), `None` where its positions
-    /// are not half pixels (or negative, or far enough to be inexact in f32).
+    /// are not half pixels (or negative, or far enough to be inexact in f32), or the range is
+    /// empty.
     pub fn of(range: std::ops::Range<usize>, x_of: impl Fn(usize) -> f32) -> Option<Self> {
+        if range.is_empty() {
+            return None;
+        }
         let (first, n) = (2.0 * x_of(range.start), range.len());
-        let end = 2.0 * x_of(range.end.checked_sub(1)?);
+        let end = 2.0 * x_of(range.end - 1);
         let delta = if n > 1 {
             (end - first) / (n - 1) as f32
         } else {

@@ -59,11 +59,14 @@ impl Geometry {
     fn turn_to(&mut self, view: View) -> bool {
         let mut same = self.view;
         same.orientation.yaw = view.orientation.yaw;
+        if same != view {
+            return false;
+        }
         let Some((centre, sense)) = separable::yaw_turn(&self.calibration.model) else {
             return false;
         };
         let tiles = view.tiles();
-        if same != view || tiles.len() != self.built.len() {
+        if tiles.len() != self.built.len() {
             return false;
         }
         let map = ExactMap::new(&self.calibration);
