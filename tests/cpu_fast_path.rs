@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{agreement, test_calibrations, test_views, textured_panorama};
+use common::{agreement, mirror_frame, test_calibrations, test_views, textured_panorama};
 use omnidewarp::{
     CpuDewarper, DewarpOptions, Frame, FrameMut, Interpolation, PixelFormat, dewarp_reference,
 };
@@ -16,16 +16,8 @@ fn fast_path_matches_the_oracle() {
     let pano = textured_panorama(1024, 512);
     let mut worst = (0u8, 1.0f64);
     for (model, calibration) in test_calibrations() {
-        let (w, h) = calibration.image_size;
-        let mut frame = vec![0u8; (w * h * 4) as usize];
-        omnidewarp::render_mirror(
-            &Frame::from_rgba_image(&pano).unwrap(),
-            &calibration,
-            &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut frame).unwrap(),
-            &DewarpOptions::default(),
-        )
-        .unwrap();
-        let src = Frame::packed(PixelFormat::Rgba8, w, h, &frame).unwrap();
+        let frame = mirror_frame(&pano, &calibration);
+        let src = Frame::from_rgba_image(&frame).unwrap();
         for (projection, view) in test_views() {
             for interpolation in [
                 Interpolation::Nearest,
@@ -96,16 +88,8 @@ fn fast_path_matches_the_oracle() {
 fn one_pixel_strips_match_the_oracle() {
     let pano = textured_panorama(512, 256);
     for (model, calibration) in test_calibrations() {
-        let (w, h) = calibration.image_size;
-        let mut frame = vec![0u8; (w * h * 4) as usize];
-        omnidewarp::render_mirror(
-            &Frame::from_rgba_image(&pano).unwrap(),
-            &calibration,
-            &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut frame).unwrap(),
-            &DewarpOptions::default(),
-        )
-        .unwrap();
-        let src = Frame::packed(PixelFormat::Rgba8, w, h, &frame).unwrap();
+        let frame = mirror_frame(&pano, &calibration);
+        let src = Frame::from_rgba_image(&frame).unwrap();
         for (projection, base) in test_views() {
             let min = match projection {
                 "quad" => 2,
@@ -241,16 +225,8 @@ fn separable_panoramas_match_the_oracle() {
         ),
     ];
     for (model, calibration) in calibrations {
-        let (w, h) = calibration.image_size;
-        let mut frame = vec![0u8; (w * h * 4) as usize];
-        omnidewarp::render_mirror(
-            &Frame::from_rgba_image(&pano).unwrap(),
-            &calibration,
-            &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut frame).unwrap(),
-            &DewarpOptions::default(),
-        )
-        .unwrap();
-        let src = Frame::packed(PixelFormat::Rgba8, w, h, &frame).unwrap();
+        let frame = mirror_frame(&pano, &calibration);
+        let src = Frame::from_rgba_image(&frame).unwrap();
         for (projection, p, (vw, vh)) in projections {
             for yaw in [0.0, deg(37.3), deg(-180.0)] {
                 let orientation = Orientation {
@@ -311,16 +287,8 @@ fn separable_panoramas_match_the_oracle() {
 fn turned_views_match_the_oracle_and_a_fresh_dewarper() {
     let pano = textured_panorama(512, 256);
     for (model, calibration) in test_calibrations() {
-        let (w, h) = calibration.image_size;
-        let mut frame = vec![0u8; (w * h * 4) as usize];
-        omnidewarp::render_mirror(
-            &Frame::from_rgba_image(&pano).unwrap(),
-            &calibration,
-            &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut frame).unwrap(),
-            &DewarpOptions::default(),
-        )
-        .unwrap();
-        let src = Frame::packed(PixelFormat::Rgba8, w, h, &frame).unwrap();
+        let frame = mirror_frame(&pano, &calibration);
+        let src = Frame::from_rgba_image(&frame).unwrap();
         for (projection, view) in test_views() {
             for antialias in [false, true] {
                 let options = DewarpOptions::default().with_antialias(antialias);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{test_calibrations, test_views, textured_panorama};
+use common::{mirror_frame, test_calibrations, test_views, textured_panorama};
 use omnidewarp::cpu::CpuLevel;
 use omnidewarp::model::{Calibration, Orientation, Projection, View};
 use omnidewarp::{
@@ -176,15 +176,7 @@ fn views(base: &[(&'static str, View)]) -> Vec<(String, View)> {
 
 fn check_calibration(model: &str, calibration: &Calibration) {
     let pano = textured_panorama(512, 256);
-    let (w, h) = calibration.image_size;
-    let mut rgba = image::RgbaImage::new(w, h);
-    omnidewarp::render_mirror(
-        &Frame::from_rgba_image(&pano).unwrap(),
-        calibration,
-        &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut rgba).unwrap(),
-        &DewarpOptions::default(),
-    )
-    .unwrap();
+    let rgba = mirror_frame(&pano, calibration);
     let levels: Vec<CpuLevel> = CpuLevel::ALL
         .into_iter()
         .filter(|l| l.supported())
@@ -294,15 +286,7 @@ fn trilinear_rows_of_minified_panoramas_match_scalar_and_the_oracle() {
     let calibrations = test_calibrations();
     let (_, calibration) = &calibrations[0];
     let pano = textured_panorama(512, 256);
-    let (w, h) = calibration.image_size;
-    let mut rgba = image::RgbaImage::new(w, h);
-    omnidewarp::render_mirror(
-        &Frame::from_rgba_image(&pano).unwrap(),
-        calibration,
-        &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut rgba).unwrap(),
-        &DewarpOptions::default(),
-    )
-    .unwrap();
+    let rgba = mirror_frame(&pano, calibration);
     let band = Projection::Equirect {
         top: deg(60.0),
         bottom: deg(-55.0),

@@ -124,6 +124,21 @@ pub fn compare(actual: &[u8], expected: &[[f64; 3]], mask: &[bool]) -> (f64, f64
     (10.0 * (255.0 * 255.0 / mse.max(1e-12)).log10(), max, n)
 }
 
+/// The mirror frame (RGBA8, at the calibration's size) that `calibration` sees of `pano`.
+pub fn mirror_frame(pano: &image::RgbaImage, calibration: &Calibration) -> image::RgbaImage {
+    use omnidewarp::{DewarpOptions, Frame, FrameMut, PixelFormat};
+    let (w, h) = calibration.image_size;
+    let mut frame = image::RgbaImage::new(w, h);
+    omnidewarp::render_mirror(
+        &Frame::from_rgba_image(pano).unwrap(),
+        calibration,
+        &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut frame).unwrap(),
+        &DewarpOptions::default(),
+    )
+    .unwrap();
+    frame
+}
+
 /// A sharp test panorama: a checkerboard of 10° cells over a smooth gradient, with fine
 /// stripes near the horizon (high frequencies are where samplers differ).
 pub fn textured_panorama(width: u32, height: u32) -> image::RgbaImage {
