@@ -27,6 +27,34 @@ pub fn headless_device() -> Result<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo
     Ok((device, queue, info))
 }
 
+/// Keeps Mesa's Vulkan device-selection layer quiet where it cannot work: a process whose
+/// `XDG_RUNTIME_DIR` is unset (containers, SSH, CI) otherwise gets
+/// `error: XDG_RUNTIME_DIR is invalid or not set in the environment.` on stderr twice per
+/// Vulkan instance, from the layer's attempt to reach a Wayland compositor. Sets
+/// `NODEVICE_SELECT=1` then (the layer's own off switch; adapters are still all listed, and
+/// [`headless_device`] picks among them), unless the user asked the layer for a device
+/// (`DRI_PRIME`, `MESA_VK_DEVICE_SELECT`) or set `NODEVICE_SELECT` already.
+///
+/// # Safety
+/// It sets an environment variable, with [`std::env::set_var`]'s contract: no other thread
+/// may read or write the environment meanwhile. Call it first in `main`, before any thread
+/// starts.
+pub unsafe fn quiet_device_select_without_runtime_dir() {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let wayland_reachable = set("XDG_RUNTIME_DIR")
+        || std::env::var_os("WAYLAND_DISPLAY")
+            .is_some_and(|d| std::path::Path::new(&d).is_absolute());
+    if wayland_reachable
+        || set("NODEVICE_SELECT")
+        || set("DRI_PRIME")
+        || set("MESA_VK_DEVICE_SELECT")
+    {
+        return;
+    }
+    // SAFETY: the caller guarantees no other thread touches the environment (see above).
+    unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+}
+
 /// Runs `f` with wgpu's validation, out-of-memory and internal errors (a driver that cannot
 /// compile a shader) captured, so that they come back as [`Error::Gpu`] instead of reaching
 /// the device's uncaptured-error handler (which panics by default).

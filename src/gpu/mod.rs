@@ -62,7 +62,7 @@ mod tests;
 
 use std::collections::HashMap;
 
-pub use device::headless_device;
+pub use device::{headless_device, quiet_device_select_without_runtime_dir};
 pub use readback::read_texture;
 
 use config::DewarpConfig;

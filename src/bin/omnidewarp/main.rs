@@ -109,6 +109,11 @@ fn usage_error(e: &clap::Error) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: first statement of main, no other thread exists yet.
+    #[cfg(feature = "gpu")]
+    unsafe {
+        omnidewarp::gpu::quiet_device_select_without_runtime_dir();
+    }
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();

@@ -19,6 +19,10 @@ use clap::Parser;
 use winit::event_loop::EventLoop;
 
 fn main() -> std::process::ExitCode {
+    // SAFETY: first statement of main, no other thread exists yet.
+    unsafe {
+        omnidewarp::gpu::quiet_device_select_without_runtime_dir();
+    }
     let args = args::Args::parse();
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
