@@ -291,6 +291,22 @@ impl Context<'_> {
             .filter(|_| self.options.interpolation == Interpolation::Bilinear)
     }
 
+    /// Runs `f(row, points)` over the view's rows of `plane` (`row_bytes` each), in
+    /// parallel, `points` holding the source points of the row's output pixels.
+    fn for_each_mapped_row(
+        &self,
+        plane: &mut PlaneMut<'_>,
+        row_bytes: usize,
+        f: impl Fn(&mut [u8], &RowPoints) + Sync,
+    ) {
+        let (w, h) = self.dst_size;
+        for_each_row(plane, row_bytes, h, |j, row, points| {
+            self.mapper
+                .fill_row(j as f32, w as usize, |i| i as f32, points);
+            f(row, points);
+        });
+    }
+
     /// A packed source with `C` channels into the same format or RGBA8.
     fn packed<const C: usize>(
         &self,
@@ -303,54 +319,42 @@ impl Context<'_> {
         let fill = packed_fill(self.options.fill, d);
         let geometry =
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
-        let (w, h) = self.dst_size;
-        let (interpolation, mapper) = (self.options.interpolation, self.mapper);
+        let w = self.dst_size.0;
+        let interpolation = self.options.interpolation;
         let kernel_fill: [u8; C] = std::array::from_fn(|k| fill[k]);
-        for_each_row(
-            &mut dst.planes_mut()[0],
-            w as usize * d,
-            h,
-            |j, row, points| {
-                mapper.fill_row(
-                    geometry.luma(0, j).1,
-                    w as usize,
-                    |i| geometry.luma(i, j).0,
-                    points,
-                );
-                if let Some(level) = self.kernel(mips, points, 0.0).filter(|_| d == C) {
-                    let taps = points.sample_row(src);
-                    kernels::bilinear_row::<C, u8>(level, taps, kernel_fill, row);
-                    return;
-                }
-                if let (Some(level), Some(mips)) = (self.bilinear_level(), mips)
-                    && C == 1
-                    && d == 1
-                    && trilinear_row(level, (src, mips), points, 0.0, kernel_fill[0], row)
-                {
-                    return;
-                }
-                for (i, out) in row.chunks_exact_mut(d).enumerate() {
-                    let Some(p) = points.get(i) else {
-                        out.copy_from_slice(&fill[..d]);
-                        continue;
-                    };
-                    let (sx, sy, lod) = geometry.source(p);
-                    let v: [f32; C] =
-                        sample_lod(src, mips, sx, sy, lod, interpolation, WrapX::Clamp);
-                    match (C, to_rgba) {
-                        (1, true) => {
-                            let g = to_u8(v[0]);
-                            out.copy_from_slice(&[g, g, g, 255]);
-                        }
-                        (3, true) => {
-                            out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
-                            out[3] = 255;
-                        }
-                        _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
+        self.for_each_mapped_row(&mut dst.planes_mut()[0], w as usize * d, |row, points| {
+            if let Some(level) = self.kernel(mips, points, 0.0).filter(|_| d == C) {
+                let taps = points.sample_row(src);
+                kernels::bilinear_row::<C, u8>(level, taps, kernel_fill, row);
+                return;
+            }
+            if let (Some(level), Some(mips)) = (self.bilinear_level(), mips)
+                && C == 1
+                && d == 1
+                && trilinear_row(level, (src, mips), points, 0.0, kernel_fill[0], row)
+            {
+                return;
+            }
+            for (i, out) in row.chunks_exact_mut(d).enumerate() {
+                let Some(p) = points.get(i) else {
+                    out.copy_from_slice(&fill[..d]);
+                    continue;
+                };
+                let (sx, sy, lod) = geometry.source(p);
+                let v: [f32; C] = sample_lod(src, mips, sx, sy, lod, interpolation, WrapX::Clamp);
+                match (C, to_rgba) {
+                    (1, true) => {
+                        let g = to_u8(v[0]);
+                        out.copy_from_slice(&[g, g, g, 255]);
                     }
+                    (3, true) => {
+                        out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
+                        out[3] = 255;
+                    }
+                    _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
                 }
-            },
-        );
+            }
+        });
     }
 
     /// I420/NV12 into I420, each plane sampled at its own resolution.
@@ -370,13 +374,7 @@ impl Context<'_> {
         let luma_geometry =
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let planes = dst.planes_mut();
-        for_each_row(&mut planes[0], w as usize, h, |j, row, points| {
-            mapper.fill_row(
-                luma_geometry.luma(0, j).1,
-                w as usize,
-                |i| luma_geometry.luma(i, j).0,
-                points,
-            );
+        self.for_each_mapped_row(&mut planes[0], w as usize, |row, points| {
             if let Some(level) = self.kernel(mips[0], points, 0.0) {
                 kernels::bilinear_row::<1, u8>(level, points.sample_row(luma), [fy], row);
                 return;
@@ -479,8 +477,8 @@ impl Context<'_> {
     fn yuv_to_rgba(&self, src: &Frame<'_>, mips: [Option<&MipChain>; 3], dst: &mut FrameMut<'_>) {
         let color = src.color();
         let fill = self.options.fill;
-        let (interpolation, mapper) = (self.options.interpolation, self.mapper);
-        let (w, h) = self.dst_size;
+        let interpolation = self.options.interpolation;
+        let w = self.dst_size.0;
         let (sw, sh) = self.src_size;
         let luma_geometry =
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
@@ -526,44 +524,33 @@ impl Context<'_> {
                 }
             });
         };
-        for_each_row(
-            &mut dst.planes_mut()[0],
-            w as usize * 4,
-            h,
-            |j, row, points| {
-                mapper.fill_row(
-                    luma_geometry.luma(0, j).1,
-                    w as usize,
-                    |i| luma_geometry.luma(i, j).0,
-                    points,
-                );
-                let luma_kernel = self.kernel(mips[0], points, 0.0);
-                let chroma_kernel = self.kernel(mips[1], points, chroma_geometry.lod_bias);
-                if let (Some(level), Some(_)) = (luma_kernel, chroma_kernel)
-                    && src.format() == PixelFormat::I420
-                {
-                    kernel_row(level, row, points);
-                    return;
-                }
-                for (i, out) in row.chunks_exact_mut(4).enumerate() {
-                    let Some(p) = points.get(i) else {
-                        out.copy_from_slice(&fill);
-                        continue;
-                    };
-                    let (sx, sy, lod) = luma_geometry.source(p);
-                    let yv =
-                        sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
-                    let (cx, cy, clod) = chroma_geometry.source(p);
-                    let [u, v] = sample_chroma(src, mips, cx, cy, clod, interpolation);
-                    let rgb = color.to_rgb(yv, u, v);
-                    out[..3]
-                        .iter_mut()
-                        .zip(rgb)
-                        .for_each(|(o, c)| *o = to_u8(c));
-                    out[3] = 255;
-                }
-            },
-        );
+        self.for_each_mapped_row(&mut dst.planes_mut()[0], w as usize * 4, |row, points| {
+            let luma_kernel = self.kernel(mips[0], points, 0.0);
+            let chroma_kernel = self.kernel(mips[1], points, chroma_geometry.lod_bias);
+            if let (Some(level), Some(_)) = (luma_kernel, chroma_kernel)
+                && src.format() == PixelFormat::I420
+            {
+                kernel_row(level, row, points);
+                return;
+            }
+            for (i, out) in row.chunks_exact_mut(4).enumerate() {
+                let Some(p) = points.get(i) else {
+                    out.copy_from_slice(&fill);
+                    continue;
+                };
+                let (sx, sy, lod) = luma_geometry.source(p);
+                let yv =
+                    sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
+                let (cx, cy, clod) = chroma_geometry.source(p);
+                let [u, v] = sample_chroma(src, mips, cx, cy, clod, interpolation);
+                let rgb = color.to_rgb(yv, u, v);
+                out[..3]
+                    .iter_mut()
+                    .zip(rgb)
+                    .for_each(|(o, c)| *o = to_u8(c));
+                out[3] = 255;
+            }
+        });
     }
 }
 
