@@ -143,14 +143,7 @@ mod tests {
     use super::*;
 
     fn edit() -> RingEdit {
-        let ring = RingModel::builder()
-            .center([719.5, 719.5])
-            .radii(246.25, 705.6)
-            .elevations(-55f64.to_radians(), 60f64.to_radians())
-            .build()
-            .unwrap();
-        let calibration = Calibration::new((1440, 1440), CameraModel::Ring(ring), None).unwrap();
-        RingEdit::from_calibration(&calibration).unwrap()
+        RingEdit::from_calibration(&crate::state::ring_sample_calibration()).unwrap()
     }
 
     #[test]

@@ -357,16 +357,8 @@ impl Camera {
 mod tests {
     use super::*;
 
-    use omnidewarp::model::{CameraModel, RingModel};
-
     fn calibration() -> Calibration {
-        let ring = RingModel::builder()
-            .center([719.5, 719.5])
-            .radii(246.25, 705.6)
-            .elevations(-55f64.to_radians(), 60f64.to_radians())
-            .build()
-            .unwrap();
-        Calibration::new((1440, 1440), CameraModel::Ring(ring), None).unwrap()
+        crate::state::ring_sample_calibration()
     }
 
     fn band() -> ElevationBand {
