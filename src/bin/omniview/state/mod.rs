@@ -233,15 +233,15 @@ impl AppState {
 /// The shipped synthetic ring sample's calibration (1440², the sky above, the floor
 /// below), for the state's unit tests.
 #[cfg(test)]
-fn ring_sample_calibration() -> omnidewarp::Calibration {
-    use omnidewarp::model::{CameraModel, RingModel};
+fn ring_sample_calibration() -> omnidewarp::model::Calibration {
+    use omnidewarp::model::{Calibration, CameraModel, RingModel};
     let ring = RingModel::builder()
         .center([719.5, 719.5])
         .radii(246.25, 705.6)
         .elevations(-55f64.to_radians(), 60f64.to_radians())
         .build()
         .unwrap();
-    omnidewarp::Calibration::new((1440, 1440), CameraModel::Ring(ring), None).unwrap()
+    Calibration::new((1440, 1440), CameraModel::Ring(ring), None).unwrap()
 }
 
 #[cfg(test)]
