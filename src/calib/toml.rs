@@ -491,18 +491,7 @@ fn write_into(s: &mut String, cal: &Calibration) -> std::fmt::Result {
         }
         CameraModel::Mei { lens, mount } => {
             writeln!(s, "type = \"mei\"")?;
-            for (k, v) in [
-                ("fx", lens.fx),
-                ("fy", lens.fy),
-                ("cx", lens.cx),
-                ("cy", lens.cy),
-                ("skew", lens.skew),
-                ("xi", lens.xi),
-                ("k1", lens.k1),
-                ("k2", lens.k2),
-                ("p1", lens.p1),
-                ("p2", lens.p2),
-            ] {
+            for (k, v) in lens.parameters() {
                 writeln!(s, "{k} = {}", float(v))?;
             }
             write_mount(s, mount)?;

@@ -42,18 +42,9 @@ impl MeiModel {
     pub fn validate(&self) -> Result<()> {
         positive("fx", self.fx)?;
         positive("fy", self.fy)?;
-        for (name, v) in [
-            ("cx", self.cx),
-            ("cy", self.cy),
-            ("skew", self.skew),
-            ("k1", self.k1),
-            ("k2", self.k2),
-            ("p1", self.p1),
-            ("p2", self.p2),
-        ] {
+        for (name, v) in self.parameters() {
             finite(name, v)?;
         }
-        finite("xi", self.xi)?;
         if self.xi < 0.0 {
             return Err(invalid(
                 "xi",
@@ -61,6 +52,24 @@ impl MeiModel {
             ));
         }
         Ok(())
+    }
+
+    /// Every parameter with its name in calibration files (`fx`, `fy`, `cx`, `cy`, `skew`,
+    /// `xi`, `k1`, `k2`, `p1`, `p2`: OpenCV's order).
+    #[must_use]
+    pub fn parameters(&self) -> [(&'static str, f64); 10] {
+        [
+            ("fx", self.fx),
+            ("fy", self.fy),
+            ("cx", self.cx),
+            ("cy", self.cy),
+            ("skew", self.skew),
+            ("xi", self.xi),
+            ("k1", self.k1),
+            ("k2", self.k2),
+            ("p1", self.p1),
+            ("p2", self.p2),
+        ]
     }
 
     /// Lowest visible `Xs.z` on the unit sphere, `−min(ξ, 1/ξ)`: points at or below it are
