@@ -9,7 +9,7 @@ use ffmpeg_next as ff;
 
 use super::audio::{AudioOut, add_audio};
 use super::{EncoderSettings, WriterConfig};
-use crate::frame::{Frame, PixelFormat, YuvMatrix, YuvRange};
+use crate::frame::{Frame, PixelFormat, YuvColor, YuvMatrix, YuvRange};
 use crate::output::TempPath;
 use crate::video::metadata::{self, add_spherical};
 use crate::video::source::AudioParameters;
@@ -160,14 +160,9 @@ impl Encoded {
         enc.set_format(Pixel::YUV420P);
         enc.set_time_base(encoder_tb);
         enc.set_frame_rate(Some(rate));
-        enc.set_colorspace(match config.color.matrix {
-            YuvMatrix::Bt709 => ff::color::Space::BT709,
-            YuvMatrix::Bt601 => ff::color::Space::SMPTE170M,
-        });
-        enc.set_color_range(match config.color.range {
-            YuvRange::Full => ff::color::Range::JPEG,
-            YuvRange::Limited => ff::color::Range::MPEG,
-        });
+        let (space, range) = ffmpeg_color(config.color);
+        enc.set_colorspace(space);
+        enc.set_color_range(range);
         let mut flags = codec::Flags::empty();
         if global_header {
             flags |= codec::Flags::GLOBAL_HEADER;
@@ -258,14 +253,9 @@ impl Encoded {
                 .map_or(Rational(1, 90000), |s| s.time_base()),
         });
         let mut frame = frame::Video::new(Pixel::YUV420P, config.width, config.height);
-        frame.set_color_space(match config.color.matrix {
-            YuvMatrix::Bt709 => ff::color::Space::BT709,
-            YuvMatrix::Bt601 => ff::color::Space::SMPTE170M,
-        });
-        frame.set_color_range(match config.color.range {
-            YuvRange::Full => ff::color::Range::JPEG,
-            YuvRange::Limited => ff::color::Range::MPEG,
-        });
+        let (space, range) = ffmpeg_color(config.color);
+        frame.set_color_space(space);
+        frame.set_color_range(range);
         Ok(Self {
             temp,
             octx,
@@ -376,4 +366,17 @@ impl Encoded {
         }
         temp.commit()
     }
+}
+
+/// FFmpeg's colour space and range tags of `color`.
+fn ffmpeg_color(color: YuvColor) -> (ff::color::Space, ff::color::Range) {
+    let space = match color.matrix {
+        YuvMatrix::Bt709 => ff::color::Space::BT709,
+        YuvMatrix::Bt601 => ff::color::Space::SMPTE170M,
+    };
+    let range = match color.range {
+        YuvRange::Full => ff::color::Range::JPEG,
+        YuvRange::Limited => ff::color::Range::MPEG,
+    };
+    (space, range)
 }
