@@ -43,55 +43,57 @@ pub fn preview(ctx: &egui::Context, texture: egui::TextureId, rect: Rect) {
     );
 }
 
-/// Draws `lines` in a box anchored at `anchor` of the screen.
-pub fn text_box(ctx: &egui::Context, id: &str, anchor: Align2, offset: Vec2, lines: &[String]) {
+/// A box of `margin` on the dark backdrop, anchored at `anchor` of the screen, that takes
+/// no input, with `contents` in it.
+fn overlay_box(
+    ctx: &egui::Context,
+    id: &str,
+    (anchor, offset): (Align2, Vec2),
+    (margin, corner_radius): (f32, f32),
+    contents: impl FnOnce(&mut egui::Ui),
+) {
     egui::Area::new(egui::Id::unique(id))
         .anchor(anchor, offset)
         .interactable(false)
         .show(ctx, |ui| {
             egui::Frame::NONE
                 .fill(BACKDROP)
-                .inner_margin(6.0)
-                .corner_radius(4.0)
-                .show(ui, |ui| {
-                    for line in lines {
-                        ui.add(
-                            egui::Label::new(
-                                egui::RichText::new(line).color(TEXT).monospace().size(12.0),
-                            )
-                            .wrap_mode(egui::TextWrapMode::Truncate),
-                        );
-                    }
-                });
+                .inner_margin(margin)
+                .corner_radius(corner_radius)
+                .show(ui, contents);
         });
+}
+
+/// Draws `lines` in a box anchored at `anchor` of the screen.
+pub fn text_box(ctx: &egui::Context, id: &str, anchor: Align2, offset: Vec2, lines: &[String]) {
+    overlay_box(ctx, id, (anchor, offset), (6.0, 4.0), |ui| {
+        for line in lines {
+            ui.add(
+                egui::Label::new(egui::RichText::new(line).color(TEXT).monospace().size(12.0))
+                    .wrap_mode(egui::TextWrapMode::Truncate),
+            );
+        }
+    });
 }
 
 /// The help overlay: every key.
 pub fn help(ctx: &egui::Context) {
-    egui::Area::new(egui::Id::unique("help"))
-        .anchor(Align2::CENTER_CENTER, Vec2::ZERO)
-        .interactable(false)
-        .show(ctx, |ui| {
-            egui::Frame::NONE
-                .fill(BACKDROP)
-                .inner_margin(12.0)
-                .corner_radius(6.0)
-                .show(ui, |ui| {
-                    ui.label(
-                        egui::RichText::new("omniview keys")
-                            .color(TEXT)
-                            .strong()
-                            .size(16.0),
-                    );
-                    egui::Grid::new("keys").spacing([16.0, 2.0]).show(ui, |ui| {
-                        for (keys, what) in HELP {
-                            ui.label(egui::RichText::new(keys).color(TEXT).monospace());
-                            ui.label(egui::RichText::new(what).color(TEXT));
-                            ui.end_row();
-                        }
-                    });
-                });
+    let centre = (Align2::CENTER_CENTER, Vec2::ZERO);
+    overlay_box(ctx, "help", centre, (12.0, 6.0), |ui| {
+        ui.label(
+            egui::RichText::new("omniview keys")
+                .color(TEXT)
+                .strong()
+                .size(16.0),
+        );
+        egui::Grid::new("keys").spacing([16.0, 2.0]).show(ui, |ui| {
+            for (keys, what) in HELP {
+                ui.label(egui::RichText::new(keys).color(TEXT).monospace());
+                ui.label(egui::RichText::new(what).color(TEXT));
+                ui.end_row();
+            }
         });
+    });
 }
 
 /// A big centred message (errors, "connecting…").
@@ -101,18 +103,10 @@ pub fn banner(ctx: &egui::Context, text: &str, error: bool) {
     } else {
         TEXT
     };
-    egui::Area::new(egui::Id::unique("banner"))
-        .anchor(Align2::CENTER_CENTER, Vec2::new(0.0, -40.0))
-        .interactable(false)
-        .show(ctx, |ui| {
-            egui::Frame::NONE
-                .fill(BACKDROP)
-                .inner_margin(10.0)
-                .corner_radius(6.0)
-                .show(ui, |ui| {
-                    ui.label(egui::RichText::new(text).color(color).size(18.0));
-                });
-        });
+    let above_centre = (Align2::CENTER_CENTER, Vec2::new(0.0, -40.0));
+    overlay_box(ctx, "banner", above_centre, (10.0, 6.0), |ui| {
+        ui.label(egui::RichText::new(text).color(color).size(18.0));
+    });
 }
 
 /// Maps frame pixels to screen points for a frame of `frame_size` drawn in `rect`.
