@@ -10,28 +10,18 @@
 //! Names: `cpu/<input>/<workload>/<format>/<level>`. Under `cargo test --all-targets` each
 //! runs once on a small input and small views (a smoke test, no timing).
 
+mod common;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use glam::DVec2;
 use omnidewarp::cpu::CpuLevel;
-use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
+use omnidewarp::model::{Orientation, Projection, View};
 use omnidewarp::{CpuDewarper, DewarpOptions, FrameBuf, PixelFormat};
 
 /// Whether criterion measures (`cargo bench`) rather than runs each once (`cargo test`).
 fn measuring() -> bool {
     std::env::args().any(|a| a == "--bench")
-}
-
-fn calibration(size: u32) -> Calibration {
-    let s = f64::from(size) / 2880.0;
-    let ring = RingModel::builder()
-        .center(DVec2::splat(f64::from(size) / 2.0 - 0.5))
-        .radii(492.5 * s, 1411.2 * s)
-        .elevations((-55f64).to_radians(), 60f64.to_radians())
-        .build()
-        .expect("valid ring");
-    Calibration::new((size, size), CameraModel::Ring(ring), None).expect("valid calibration")
 }
 
 fn source(format: PixelFormat, size: u32) -> FrameBuf {
@@ -97,7 +87,8 @@ fn bench_one(
     for (name, view, panning) in workloads(div) {
         group.throughput(Throughput::Elements(u64::from(view.width * view.height)));
         let options = DewarpOptions::default().with_antialias(antialias);
-        let mut dewarper = CpuDewarper::new(calibration(input), view, options).expect("dewarper");
+        let mut dewarper =
+            CpuDewarper::new(common::ring_calibration(input), view, options).expect("dewarper");
         dewarper.set_cpu_level(level).expect("level");
         let mut out = FrameBuf::new(format, view.width, view.height).expect("output");
         let label = format!(

@@ -5,28 +5,18 @@
 //!
 //! On lavapipe (software Vulkan on the CPU) the numbers are functional only.
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use glam::DVec2;
-use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
+use omnidewarp::model::{Orientation, Projection, View};
 use omnidewarp::{
     DewarpOptions, Frame, FrameMut, GpuDewarper, PixelFormat, Plane, PlaneMut, YuvColor,
 };
 
 const FRAME: u32 = 2048;
-
-fn calibration() -> Calibration {
-    let s = f64::from(FRAME) / 2880.0;
-    let ring = RingModel::builder()
-        .center(DVec2::splat(f64::from(FRAME) / 2.0 - 0.5))
-        .radii(492.5 * s, 1411.2 * s)
-        .elevations((-55f64).to_radians(), 60f64.to_radians())
-        .build()
-        .expect("valid ring");
-    Calibration::new((FRAME, FRAME), CameraModel::Ring(ring), None).expect("valid calibration")
-}
 
 fn texture(len: usize) -> Vec<u8> {
     (0..len).map(|i| ((i * 7919) ^ (i >> 5)) as u8).collect()
@@ -49,7 +39,11 @@ fn view(yaw: f64) -> View {
 }
 
 fn gpu_stages(c: &mut Criterion) {
-    let mut gpu = match GpuDewarper::new(calibration(), view(0.5), DewarpOptions::default()) {
+    let mut gpu = match GpuDewarper::new(
+        common::ring_calibration(FRAME),
+        view(0.5),
+        DewarpOptions::default(),
+    ) {
         Ok(gpu) => gpu,
         Err(e) => {
             eprintln!("benches/gpu: skipped, {e}");
