@@ -179,12 +179,47 @@ impl Dewarper {
 
     /// Dewarps `src` into `dst` (the view's size). The CPU writes the formats
     /// [`CpuDewarper::dewarp`] lists; the GPU writes RGBA8, and I420 from I420/NV12 frames.
+    ///
+    /// A GPU chosen by [`Backend::Auto`] whose textures cannot hold `src` or the view hands
+    /// over to the CPU for good (one `log::warn!` line) instead of failing; with
+    /// [`Backend::Gpu`] that is an [`Error::Gpu`](crate::Error::Gpu) naming the limit.
     pub fn dewarp(&mut self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
+        #[cfg(feature = "gpu")]
+        self.leave_a_gpu_too_small_for(src)?;
         match &mut self.inner {
             Inner::Cpu(c) => c.dewarp(src, dst),
             #[cfg(feature = "gpu")]
             Inner::Gpu(g) => g.dewarp(src, dst),
         }
+    }
+
+    /// The CPU in place of an [`Backend::Auto`] GPU whose largest texture side is below
+    /// `src`'s or the view's.
+    #[cfg(feature = "gpu")]
+    fn leave_a_gpu_too_small_for(&mut self, src: &Frame<'_>) -> Result<()> {
+        let Inner::Gpu(gpu) = &self.inner else {
+            return Ok(());
+        };
+        let max = gpu.device().limits().max_texture_dimension_2d;
+        let view = *gpu.view();
+        let frame = (src.width(), src.height());
+        let fits = |(w, h): (u32, u32)| w <= max && h <= max;
+        if gpu.options().backend != Backend::Auto
+            || (fits(frame) && fits((view.width, view.height)))
+        {
+            return Ok(());
+        }
+        log::warn!(
+            "a {}×{} frame into a {}×{} view passes this GPU's {max}-pixel texture limit; \
+             dewarping on the CPU",
+            frame.0,
+            frame.1,
+            view.width,
+            view.height
+        );
+        let cpu = CpuDewarper::new(gpu.calibration().clone(), view, *gpu.options())?;
+        self.inner = Inner::Cpu(Box::new(cpu));
+        Ok(())
     }
 
     /// The current view.
@@ -242,6 +277,28 @@ impl Dewarper {
         match &mut self.inner {
             Inner::Cpu(_) => None,
             Inner::Gpu(g) => Some(&mut **g),
+        }
+    }
+}
+
+impl From<CpuDewarper> for Dewarper {
+    fn from(cpu: CpuDewarper) -> Self {
+        Self {
+            inner: Inner::Cpu(Box::new(cpu)),
+        }
+    }
+}
+
+/// A GPU dewarper made by the caller (e.g. on its own device, [`GpuDewarper::with_device`]),
+/// behind the common front; with [`Backend::Auto`] in its options it hands over to the CPU
+/// where a frame is too large for the device (see [`Dewarper::dewarp`]).
+///
+/// [`GpuDewarper::with_device`]: crate::gpu::GpuDewarper::with_device
+#[cfg(feature = "gpu")]
+impl From<crate::gpu::GpuDewarper> for Dewarper {
+    fn from(gpu: crate::gpu::GpuDewarper) -> Self {
+        Self {
+            inner: Inner::Gpu(Box::new(gpu)),
         }
     }
 }

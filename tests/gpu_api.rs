@@ -523,6 +523,73 @@ fn backend_choice() {
     assert!(d.psnr > 40.0, "{d:?}");
 }
 
+/// A device on the adapter `headless_device` picks, its 2D textures limited to `max` pixels
+/// a side (as a GPU whose limit a frame passes).
+fn device_with_texture_limit(max: u32) -> (wgpu::Device, wgpu::Queue) {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    }))
+    .unwrap();
+    let required_limits = wgpu::Limits {
+        max_texture_dimension_2d: max,
+        ..adapter.limits()
+    };
+    pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        required_limits,
+        ..Default::default()
+    }))
+    .unwrap()
+}
+
+/// A frame past the device's texture limit: a GPU taken under `Backend::Auto` hands over to
+/// the CPU (the CPU's very bytes, and for the frames after it), `Backend::Gpu` is an error
+/// that names the limit.
+#[test]
+fn frames_past_the_texture_limit_go_to_the_cpu_under_auto() {
+    let Some(f) = fixture() else { return };
+    let max = f.case.frame.0 - 1;
+    let (device, queue) = device_with_texture_limit(max);
+    let (w, h) = (f.view.width, f.view.height);
+    let mut expected = vec![0u8; (w * h * 4) as usize];
+    let options = DewarpOptions::default();
+    omnidewarp::CpuDewarper::new(f.case.calibration.clone(), f.view, options)
+        .unwrap()
+        .dewarp(
+            &f.frame(),
+            &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut expected).unwrap(),
+        )
+        .unwrap();
+    for backend in [Backend::Auto, Backend::Gpu] {
+        let options = options.with_backend(backend);
+        let gpu =
+            GpuDewarper::with_device(&device, &queue, f.case.calibration.clone(), f.view, options)
+                .unwrap();
+        let mut d = Dewarper::from(gpu);
+        for frame in 0..2 {
+            let mut out = vec![0u8; expected.len()];
+            let result = d.dewarp(
+                &f.frame(),
+                &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut out).unwrap(),
+            );
+            if backend == Backend::Auto {
+                result.unwrap();
+                assert_eq!(d.backend(), Backend::Cpu, "frame {frame}");
+                assert!(out == expected, "frame {frame}: not the CPU's picture");
+            } else {
+                let err = result.unwrap_err();
+                assert!(
+                    matches!(&err, Error::Gpu(m) if m.contains(&format!("at most {max}×{max}"))),
+                    "{err}"
+                );
+                assert_eq!(d.backend(), Backend::Gpu);
+            }
+        }
+    }
+}
+
 // ---- without any adapter (child processes with WGPU_BACKEND naming a backend this platform
 // does not have) ----
 
