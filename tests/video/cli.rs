@@ -260,3 +260,98 @@ fn cli_ctrl_c_finalises_a_live_recording() {
     let frames = frame_times(&dir.join("rec.mp4")).len();
     assert!(frames >= 25, "{frames} frames in the finalised recording");
 }
+
+/// Every file below `dir`: its path, bytes and modification time.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+                files.push((path.clone(), std::fs::read(&path).unwrap(), modified));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Paths inside inputs are read, never written: an HLS playlist whose segments are files
+/// of another folder (absolute paths) converts, that folder and the playlist's stay as they
+/// were (names, bytes, modification times), and the only file written is the output asked
+/// for.
+#[test]
+fn paths_named_inside_an_input_are_never_written() {
+    let dir = TempDir::new("paths");
+    write_calibration(&dir);
+    for folder in ["segments", "playlist", "out"] {
+        std::fs::create_dir(dir.join(folder)).unwrap();
+    }
+    make_mirror_clip(
+        &dir.join("segments/stream.m3u8"),
+        240,
+        50,
+        25,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "hls",
+            "-hls_time",
+            "1",
+            "-hls_playlist_type",
+            "vod",
+        ],
+    );
+    let original = std::fs::read_to_string(dir.join("segments/stream.m3u8")).unwrap();
+    let segments = dir.join("segments");
+    let playlist: String = original
+        .lines()
+        .map(|line| {
+            if line.ends_with(".ts") {
+                format!("{}\n", segments.join(line).display())
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    assert!(
+        playlist.contains(&*segments.to_string_lossy()),
+        "{playlist}"
+    );
+    std::fs::write(dir.join("playlist/list.m3u8"), playlist).unwrap();
+    let before = snapshot(&dir.0);
+    let out = omnidewarp(
+        &dir.0,
+        &[
+            "convert",
+            "playlist/list.m3u8",
+            "--calib",
+            "calib.toml",
+            "--band",
+            "--size",
+            "160x40",
+            "--preset",
+            "ultrafast",
+            "-o",
+            "out/pano.mp4",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(frame_times(&dir.join("out/pano.mp4")).len(), 50);
+    let after: Vec<_> = snapshot(&dir.0)
+        .into_iter()
+        .filter(|(path, ..)| path != &dir.join("out/pano.mp4"))
+        .collect();
+    assert!(before == after, "files other than the output changed");
+}
