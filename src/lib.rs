@@ -47,6 +47,9 @@
 //! | CPU | [`CpuDewarper`] | the exact oracle [`dewarp_reference`] and a grid fast path, rows in parallel |
 //! | GPU (feature `gpu`) | `GpuDewarper` | WGSL twins of the CPU code on `wgpu` (re-exported); its own headless device or the caller's, frames or textures in, RGBA8 buffers or the caller's render pass out |
 
+// No `unwrap`/`expect` in library code: a caller gets an `Error`, not a panic (tests may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 #[macro_use]
 mod macros;
 

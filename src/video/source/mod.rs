@@ -122,8 +122,11 @@ impl DecodedFrame {
 
     /// The frame's planes, borrowed (no copy).
     #[must_use]
+    #[expect(
+        clippy::expect_used,
+        reason = "`new`, the only way to make one, returns an error where `try_frame` fails"
+    )]
     pub fn frame(&self) -> Frame<'_> {
-        // The layout was checked when the frame was made.
         self.try_frame()
             .expect("decoded frame layout was validated on creation")
     }
