@@ -1,5 +1,8 @@
 //! The crate's one error type.
 
+// Parses what users and files give: no index may panic (clippy checks; tests may index).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::path::PathBuf;
 
 /// Everything that can go wrong in omnidewarp.
@@ -90,7 +93,7 @@ pub(crate) fn parse_name<T: Copy>(what: &str, names: &[&str], values: &[T], s: &
     names
         .iter()
         .position(|n| *n == wanted)
-        .map(|i| values[i])
+        .and_then(|i| values.get(i).copied())
         .ok_or_else(|| {
             invalid(
                 what,

@@ -150,8 +150,7 @@ fn yaml_nodes(text: &str) -> Result<Vec<(String, Node)>, ParseError> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
+    while let Some(&line) = lines.get(i) {
         let content = strip_comment(line);
         i += 1;
         if content.is_empty() || content.starts_with('%') || content == "---" || content == "..." {
@@ -168,14 +167,13 @@ fn yaml_nodes(text: &str) -> Result<Vec<(String, Node)>, ParseError> {
         let rest = rest.trim();
         // The entry's indented continuation lines.
         let start = i;
-        while i < lines.len() {
-            let l = lines[i];
+        while let Some(&l) = lines.get(i) {
             if !strip_comment(l).is_empty() && indent(l) == 0 && !l.trim_start().starts_with('#') {
                 break;
             }
             i += 1;
         }
-        let body = &lines[start..i];
+        let body = lines.get(start..i).unwrap_or_default();
         let node = if rest.starts_with("!!opencv-matrix")
             || rest.starts_with("!<tag:yaml.org,2002:opencv-matrix>")
         {
@@ -269,7 +267,10 @@ fn build(nodes: &[(String, Node)], path: &Path) -> Result<Calibration> {
                 rows: 1,
                 cols: 1,
                 data,
-            }) => finite(key, data[0]).map(Some),
+            }) => match data.as_slice() {
+                [v] => finite(key, *v).map(Some),
+                _ => Err(err(key, "expected a number".to_owned())),
+            },
             Some(_) => Err(err(key, "expected a number".to_owned())),
         }
     };
@@ -292,29 +293,35 @@ fn build(nodes: &[(String, Node)], path: &Path) -> Result<Calibration> {
         }
     }
     let k = matrix("camera_matrix", &[(3, 3)], "a 3×3 camera matrix")?;
-    if k[3] != 0.0 || k[6] != 0.0 || k[7] != 0.0 || k[8] != 1.0 {
+    let &[fx, skew, cx, 0.0, fy, cy, 0.0, 0.0, 1.0] = k.as_slice() else {
         return Err(err(
             "camera_matrix",
             "expected [fx s cx; 0 fy cy; 0 0 1]".to_owned(),
         ));
-    }
+    };
     let d = matrix(
         "distortion_coefficients",
         &[(1, 4), (4, 1)],
         "4 distortion coefficients (k1 k2 p1 p2) as a 1×4 or 4×1 matrix",
     )?;
+    let &[k1, k2, p1, p2] = d.as_slice() else {
+        return Err(err(
+            "distortion_coefficients",
+            "expected 4 coefficients (k1 k2 p1 p2)".to_owned(),
+        ));
+    };
     let xi = scalar("xi")?.ok_or_else(|| err("xi", "missing key".to_owned()))?;
     let lens = MeiModel {
-        fx: k[0],
-        fy: k[4],
-        cx: k[2],
-        cy: k[5],
-        skew: k[1],
+        fx,
+        fy,
+        cx,
+        cy,
+        skew,
         xi,
-        k1: d[0],
-        k2: d[1],
-        p1: d[2],
-        p2: d[3],
+        k1,
+        k2,
+        p1,
+        p2,
     };
 
     let dim = |key: &str| -> Result<Option<u32>> {

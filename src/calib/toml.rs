@@ -107,16 +107,20 @@ impl<'p> Section<'p> {
         }
     }
 
-    /// An array of numbers, of exactly `len` elements when given.
-    fn numbers(&mut self, k: &str, len: Option<usize>) -> Result<Vec<f64>> {
+    /// An array of numbers.
+    fn numbers(&mut self, k: &str) -> Result<Vec<f64>> {
         let v = self.take(k)?;
         let items = self.array(k, v)?;
-        if let Some(n) = len {
-            if items.len() != n {
-                return Err(self.err(k, format!("expected {n} numbers, got {}", items.len())));
-            }
-        }
         items.iter().map(|v| self.number(k, v)).collect()
+    }
+
+    /// An array of exactly `N` numbers.
+    fn fixed<const N: usize>(&mut self, k: &str) -> Result<[f64; N]> {
+        let numbers = self.numbers(k)?;
+        let len = numbers.len();
+        numbers
+            .try_into()
+            .map_err(|_| self.err(k, format!("expected {N} numbers, got {len}")))
     }
 
     fn table(&mut self, k: &str, prefix: &'static str) -> Result<Option<Section<'p>>> {
@@ -288,7 +292,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Calibration> {
 }
 
 fn read_ring(m: &mut Section<'_>) -> Result<RingModel> {
-    let center = m.numbers("center", Some(2))?;
+    let [center_x, center_y] = m.fixed("center")?;
     let r_in = m.f64("radius_inner")?;
     let r_out = m.f64("radius_outer")?;
     let e_in = m.angle("elevation_inner_deg")?;
@@ -325,7 +329,7 @@ fn read_ring(m: &mut Section<'_>) -> Result<RingModel> {
     if let Some(v) = m.table.remove("profile") {
         for (i, knot) in m.array("profile", v)?.into_iter().enumerate() {
             let pair = m.array("profile", knot)?;
-            if pair.len() != 2 {
+            let [radius, elevation] = pair.as_slice() else {
                 return Err(m.err(
                     "profile",
                     format!(
@@ -333,10 +337,10 @@ fn read_ring(m: &mut Section<'_>) -> Result<RingModel> {
                         pair.len()
                     ),
                 ));
-            }
+            };
             knots.push((
-                m.number("profile", &pair[0])?,
-                m.number("profile", &pair[1])?.to_radians(),
+                m.number("profile", radius)?,
+                m.number("profile", elevation)?.to_radians(),
             ));
         }
     }
@@ -344,7 +348,7 @@ fn read_ring(m: &mut Section<'_>) -> Result<RingModel> {
     let profile = RadialProfile::new(knots)
         .map_err(|e| in_file(e, m.path, |_| "model.profile".to_owned()))?;
     Ok(RingModel {
-        center: DVec2::new(center[0], center[1]),
+        center: DVec2::new(center_x, center_y),
         profile,
         heading_at_top,
         mirrored,
@@ -367,18 +371,18 @@ fn read_mei(m: &mut Section<'_>) -> Result<MeiModel> {
 }
 
 fn read_ocam(m: &mut Section<'_>) -> Result<OcamModel> {
-    let pol = m.numbers("pol", None)?;
-    let invpol = m.numbers("invpol", None)?;
-    let center = m.numbers("center", Some(2))?;
-    let affine = m.numbers("affine", Some(3))?;
+    let pol = m.numbers("pol")?;
+    let invpol = m.numbers("invpol")?;
+    let [center_col, center_row] = m.fixed("center")?;
+    let [c, d, e] = m.fixed("affine")?;
     Ok(OcamModel {
         pol,
         invpol,
-        center_row: center[1],
-        center_col: center[0],
-        c: affine[0],
-        d: affine[1],
-        e: affine[2],
+        center_row,
+        center_col,
+        c,
+        d,
+        e,
     })
 }
 
@@ -464,22 +468,22 @@ fn write_into(s: &mut String, cal: &Calibration) -> std::fmt::Result {
         CameraModel::Ring(ring) => {
             writeln!(s, "type = \"ring\"")?;
             writeln!(s, "center = {}", floats(&[ring.center.x, ring.center.y]))?;
-            let knots = ring.profile.knots();
-            let (r_in, e_in) = knots[0];
-            let (r_out, e_out) = knots[knots.len() - 1];
+            let ((r_in, r_out), (e_in, e_out)) =
+                (ring.profile.radius_range(), ring.profile.elevation_ends());
             writeln!(s, "radius_inner = {}", float(r_in))?;
             writeln!(s, "radius_outer = {}", float(r_out))?;
             writeln!(s, "elevation_inner_deg = {}", degrees(e_in))?;
             writeln!(s, "elevation_outer_deg = {}", degrees(e_out))?;
             writeln!(s, "heading_at_top_deg = {}", degrees(ring.heading_at_top))?;
             writeln!(s, "mirrored = {}", ring.mirrored)?;
-            if knots.len() > 2 {
+            let interior = ring.profile.interior_knots();
+            if !interior.is_empty() {
                 writeln!(
                     s,
                     "# interior knots [radius, elevation_deg], inner to outer"
                 )?;
                 writeln!(s, "profile = [")?;
-                for &(r, e) in &knots[1..knots.len() - 1] {
+                for &(r, e) in interior {
                     writeln!(s, "    [{}, {}],", float(r), degrees(e))?;
                 }
                 writeln!(s, "]")?;

@@ -1,6 +1,9 @@
 //! Virtual camera paths: view keyframes over time, linearly interpolated, and their CSV /
 //! JSON text. (Reading a path file is `CameraPath::load`, feature `video`.)
 
+// Parses what users and files give: no index may panic (clippy checks; tests may index).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use super::{Orientation, Projection, View, wrap_angle};
 use crate::{Error, Result};
 
@@ -50,10 +53,14 @@ impl CameraPath {
             }
         }
         keys.sort_by(|a, b| a.time.total_cmp(&b.time));
-        if let Some(w) = keys.windows(2).find(|w| w[0].time == w[1].time) {
+        if let Some((a, _)) = keys
+            .iter()
+            .zip(keys.iter().skip(1))
+            .find(|(a, b)| a.time == b.time)
+        {
             return Err(crate::error::invalid(
                 "path",
-                format!("two keyframes at t = {}", w[0].time),
+                format!("two keyframes at t = {}", a.time),
             ));
         }
         Ok(Self { keys })
@@ -75,7 +82,8 @@ impl CameraPath {
                 continue;
             }
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            if keys.is_empty() && columns.is_none() && fields[0].parse::<f64>().is_err() {
+            let numeric = fields.first().is_some_and(|f| f.parse::<f64>().is_ok());
+            if keys.is_empty() && columns.is_none() && !numeric {
                 let names: Vec<String> = fields.iter().map(|f| f.to_ascii_lowercase()).collect();
                 for name in &names {
                     if !matches!(
@@ -187,16 +195,24 @@ impl CameraPath {
     #[must_use]
     pub fn at(&self, time: f64) -> Keyframe {
         let keys = &self.keys;
-        let first = keys[0];
-        let last = keys[keys.len() - 1];
+        let (Some(&first), Some(&last)) = (keys.first(), keys.last()) else {
+            // Not reached: `new` refuses a path without keyframes.
+            return Keyframe {
+                time,
+                yaw: 0.0,
+                pitch: 0.0,
+                fov: None,
+                roll: 0.0,
+            };
+        };
         if time.is_nan() || time <= first.time {
             return Keyframe { time, ..first };
         }
-        if time >= last.time {
-            return Keyframe { time, ..last };
-        }
+        // first.time < time < last.time: keys[i − 1] ≤ time < keys[i].
         let i = keys.partition_point(|k| k.time <= time);
-        let (a, b) = (keys[i - 1], keys[i]);
+        let (Some(&a), Some(&b)) = (keys.get(i.saturating_sub(1)), keys.get(i)) else {
+            return Keyframe { time, ..last };
+        };
         let s = (time - a.time) / (b.time - a.time);
         let lerp = |x: f64, y: f64| x + (y - x) * s;
         let turn = |x: f64, y: f64| wrap_angle(x + wrap_angle(y - x) * s);

@@ -61,6 +61,12 @@ impl RadialProfile {
         &self.knots
     }
 
+    /// The knots between the inner and the outer edge (a linear profile has none).
+    pub(crate) fn interior_knots(&self) -> &[(f64, f64)] {
+        let inside = 1..self.knots.len().saturating_sub(1);
+        self.knots.get(inside).unwrap_or_default()
+    }
+
     /// Inner and outer radius.
     #[must_use]
     pub fn radius_range(&self) -> (f64, f64) {

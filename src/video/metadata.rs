@@ -8,6 +8,9 @@
 //! inserted is appended to the file, then the old `moov` becomes a `free` box. The cost is
 //! one `moov` (kilobytes to a few megabytes), not a copy of the file.
 
+// Parses what users and files give: no index may panic (clippy checks; tests may index).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -213,11 +216,11 @@ enum SizeCoding {
 /// at `start` inside a parent that ends at `parent_end`.
 fn parse_header(bytes: &[u8], start: u64, parent_end: u64) -> Result<BoxHeader, Skipped> {
     let short = |n: usize| layout(format!("box header cut short at byte {start} ({n} bytes)"));
-    if bytes.len() < 8 {
+    let word = |at: usize| -> Option<[u8; 4]> { bytes.get(at..at + 4)?.try_into().ok() };
+    let (Some(size), Some(kind)) = (word(0), word(4)) else {
         return Err(short(bytes.len()));
-    }
-    let size = u64::from(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
-    let kind = [bytes[4], bytes[5], bytes[6], bytes[7]];
+    };
+    let size = u64::from(u32::from_be_bytes(size));
     let (header, end, coding) = match size {
         0 => (8, parent_end, SizeCoding::ToEnd),
         1 => {
@@ -250,7 +253,9 @@ fn children(bytes: &[u8], from: u64, to: u64) -> Result<Vec<BoxHeader>, Skipped>
     let mut out = Vec::new();
     let mut at = from;
     while at + 8 <= to {
-        let slice = &bytes[at as usize..(to as usize).min(at as usize + 16)];
+        let slice = bytes
+            .get(at as usize..(to as usize).min(at as usize + 16))
+            .ok_or_else(|| layout(format!("a box at byte {at} passes the end of its parent")))?;
         let b = parse_header(slice, at, to)?;
         at = b.end;
         out.push(b);
@@ -261,17 +266,22 @@ fn children(bytes: &[u8], from: u64, to: u64) -> Result<Vec<BoxHeader>, Skipped>
 /// Grows the size field of the box `b` (inside `bytes`) by `by` bytes.
 fn grow(bytes: &mut [u8], b: &BoxHeader, by: u64) -> Result<(), Skipped> {
     let at = b.start as usize;
-    match b.coding {
-        SizeCoding::ToEnd => {}
+    let (field, size) = match b.coding {
+        SizeCoding::ToEnd => return Ok(()),
         SizeCoding::Short => {
             let size = u32::try_from(b.end - b.start + by)
                 .map_err(|_| layout("a box would outgrow its 32-bit size"))?;
-            bytes[at..at + 4].copy_from_slice(&size.to_be_bytes());
+            (at..at + 4, size.to_be_bytes().to_vec())
         }
-        SizeCoding::Large => {
-            bytes[at + 8..at + 16].copy_from_slice(&(b.end - b.start + by).to_be_bytes());
-        }
-    }
+        SizeCoding::Large => (
+            at + 8..at + 16,
+            (b.end - b.start + by).to_be_bytes().to_vec(),
+        ),
+    };
+    bytes
+        .get_mut(field)
+        .ok_or_else(|| layout("a box's size field passes the end of the data"))?
+        .copy_from_slice(&size);
     Ok(())
 }
 
@@ -285,7 +295,7 @@ fn is_video(moov: &[u8], trak: &BoxHeader) -> Result<bool, Skipped> {
             // version/flags (4), pre_defined (4), handler_type (4)
             let at = (hdlr.start + hdlr.header + 8) as usize;
             if &hdlr.kind == b"hdlr" && hdlr.end as usize >= at + 4 {
-                return Ok(&moov[at..at + 4] == b"vide");
+                return Ok(moov.get(at..at + 4) == Some(b"vide"));
             }
         }
     }
@@ -326,10 +336,12 @@ fn top_level(file: &mut (impl Read + Seek), len: u64) -> Result<Vec<BoxHeader>, 
     let mut at = 0;
     while at + 8 <= len {
         let mut buf = [0u8; 16];
-        let n = (len - at).min(16) as usize;
+        let header = buf
+            .get_mut(..(len - at).min(16) as usize)
+            .unwrap_or_default();
         file.seek(SeekFrom::Start(at))?;
-        file.read_exact(&mut buf[..n])?;
-        let b = parse_header(&buf[..n], at, len)?;
+        file.read_exact(header)?;
+        let b = parse_header(header, at, len)?;
         at = b.end;
         out.push(b);
     }
