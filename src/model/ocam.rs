@@ -82,7 +82,7 @@ impl OcamModel {
         if (self.c - self.d * self.e).abs() < 1e-9 {
             return Err(invalid("c", "affine matrix [c d; e 1] is singular"));
         }
-        if self.pol[0] >= 0.0 {
+        if self.pol.first().is_none_or(|&p0| p0 >= 0.0) {
             return Err(invalid(
                 "pol",
                 "pol[0] must be negative (OCamCalib convention)",

@@ -326,7 +326,7 @@ pub fn convert(job: &VideoJob) -> Result<VideoReport> {
                 }
                 let n_warn = w.warnings().len();
                 let written = w.write(&buf.frame.frame(), buf.pts);
-                warnings.extend(w.warnings()[n_warn..].iter().cloned());
+                warnings.extend(w.warnings().iter().skip(n_warn).cloned());
                 if let Err(e) = written {
                     failure = Some(e);
                     writer_failed = true;

@@ -1,6 +1,9 @@
 //! Container facts a demuxer does not report: whether a local Matroska/WebM or MPEG-TS
 //! file was cut short, from its size and first bytes.
 
+// Parses what users and files give: no index may panic (clippy checks; tests may index).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 /// Bytes read from the start of a file to find its layout.
 const HEAD_BYTES: u64 = 4096;
 
@@ -42,7 +45,7 @@ fn ebml_vint(bytes: &[u8], keep_marker: bool) -> Option<(u64, usize)> {
         (0xffu16 >> len) as u8
     };
     let mut value = u64::from(first & mask);
-    for &b in &bytes[1..len] {
+    for &b in bytes.get(1..len).unwrap_or_default() {
         value = value << 8 | u64::from(b);
     }
     let all_ones = (1u64 << (7 * len)) - 1;
@@ -84,7 +87,7 @@ fn ts_packet_size(head: &[u8]) -> Option<u64> {
         .into_iter()
         .find(|&(size, prefix)| {
             let packets = (head.len().saturating_sub(prefix) / size).min(8);
-            packets >= 2 && (0..packets).all(|k| head[prefix + k * size] == 0x47)
+            packets >= 2 && (0..packets).all(|k| head.get(prefix + k * size) == Some(&0x47))
         })
         .map(|(size, _)| size as u64)
 }

@@ -1,5 +1,8 @@
 //! Image sequences: numbered file names from a `%d` / `%0Nd` pattern.
 
+// Parses what users and files give: no index may panic (clippy checks; tests may index).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::path::Path;
 
 /// Image extensions an image sequence may use.
@@ -16,15 +19,16 @@ pub(super) fn is_image_path(path: &Path) -> bool {
 pub(super) fn counter(pattern: &str) -> Option<(usize, usize, usize)> {
     let bytes = pattern.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
             let mut j = i + 1;
-            while j < bytes.len() && bytes[j].is_ascii_digit() {
+            while bytes.get(j).is_some_and(u8::is_ascii_digit) {
                 j += 1;
             }
-            if j < bytes.len() && bytes[j] == b'd' {
-                let width = pattern[i + 1..j].parse().unwrap_or(0);
-                return Some((i, j + 1, width));
+            if bytes.get(j) == Some(&b'd') {
+                // The digits are ASCII: `i + 1..j` is on character boundaries.
+                let width = pattern.get(i + 1..j).and_then(|w| w.parse().ok());
+                return Some((i, j + 1, width.unwrap_or(0)));
             }
             i = j;
         } else {
