@@ -291,28 +291,7 @@ fn paths_named_inside_an_input_are_never_written() {
     for folder in ["segments", "playlist", "out"] {
         std::fs::create_dir(dir.join(folder)).unwrap();
     }
-    make_mirror_clip(
-        &dir.join("segments/stream.m3u8"),
-        240,
-        50,
-        25,
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-pix_fmt",
-            "yuv420p",
-            "-f",
-            "hls",
-            "-hls_time",
-            "1",
-            "-hls_playlist_type",
-            "vod",
-        ],
-    );
+    make_mirror_clip(&dir.join("segments/stream.m3u8"), 240, 50, 25, &HLS_H264);
     let original = std::fs::read_to_string(dir.join("segments/stream.m3u8")).unwrap();
     let segments = dir.join("segments");
     let playlist: String = original

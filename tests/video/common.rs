@@ -346,6 +346,24 @@ pub fn assert_rejoined(report: &omnidewarp::video::VideoReport, out: &Path) {
 }
 
 /// ffmpeg CLI flags for a quick H.264 test clip.
+/// Fast H.264 as one-second HLS segments of a VOD playlist (the output names the `.m3u8`).
+pub const HLS_H264: [&str; 14] = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    "25",
+    "-pix_fmt",
+    "yuv420p",
+    "-f",
+    "hls",
+    "-hls_time",
+    "1",
+    "-hls_playlist_type",
+    "vod",
+];
+
 pub const X264_FAST: [&str; 6] = [
     "-c:v",
     "libx264",

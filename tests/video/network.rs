@@ -343,17 +343,7 @@ fn hls_playlist_over_http_converts() {
         "-t",
         "3",
     ])
-    .args([
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        "25",
-        "-pix_fmt",
-        "yuv420p",
-    ])
-    .args(["-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"])
+    .args(HLS_H264)
     .arg(dir.join("stream.m3u8"));
     run(make);
     let server = LiveServer::start(0, Serve::Folder(&dir.0));
