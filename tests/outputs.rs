@@ -424,9 +424,18 @@ mod video {
     fn signals_finalise_a_video_once_and_discard_it_twice() {
         let dir = setup("signal-video", 400);
         let inputs = ["calib.toml", "clip.mp4", "out.mp4"];
-        // One SIGTERM: the output is finalised with what was converted, and plays.
+        // One SIGTERM: the output is finalised with what was converted, and plays. Large
+        // frames, so that the 400 take seconds: small ones (0.3 s in all on the CI machine)
+        // could finish before the signal.
         dir.precious("out.mp4");
-        let args = convert_args(&["-o", "out.mp4", "--preset", "ultrafast"]);
+        let args = convert_args(&[
+            "-o",
+            "out.mp4",
+            "--preset",
+            "ultrafast",
+            "--size",
+            "1024x512",
+        ]);
         let mut child = spawn(&dir, &args);
         wait_for_temporary(&dir, &mut child, "out");
         std::thread::sleep(Duration::from_millis(300));
