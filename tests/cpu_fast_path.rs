@@ -11,6 +11,20 @@ use omnidewarp::{
     CpuDewarper, DewarpOptions, Frame, FrameMut, Interpolation, PixelFormat, dewarp_reference,
 };
 
+/// The exact per-pixel oracle's RGBA8 picture of `view`.
+fn oracle_rgba(
+    calibration: &omnidewarp::model::Calibration,
+    view: &omnidewarp::model::View,
+    options: &DewarpOptions,
+    src: &Frame<'_>,
+) -> Vec<u8> {
+    let mut exact = vec![0u8; (view.width * view.height * 4) as usize];
+    let mut dst =
+        FrameMut::packed(PixelFormat::Rgba8, view.width, view.height, &mut exact).unwrap();
+    dewarp_reference(calibration, view, options, src, &mut dst).unwrap();
+    exact
+}
+
 #[test]
 fn fast_path_matches_the_oracle() {
     let pano = textured_panorama(1024, 512);
@@ -30,7 +44,7 @@ fn fast_path_matches_the_oracle() {
                         .with_antialias(antialias)
                         .with_fill([10, 20, 30, 0]);
                     let n = (view.width * view.height * 4) as usize;
-                    let (mut fast, mut exact) = (vec![0u8; n], vec![0u8; n]);
+                    let mut fast = vec![0u8; n];
                     let mut dewarper =
                         CpuDewarper::new(calibration.clone(), view, options).unwrap();
                     dewarper
@@ -45,20 +59,7 @@ fn fast_path_matches_the_oracle() {
                             .unwrap(),
                         )
                         .unwrap();
-                    dewarp_reference(
-                        &calibration,
-                        &view,
-                        &options,
-                        &src,
-                        &mut FrameMut::packed(
-                            PixelFormat::Rgba8,
-                            view.width,
-                            view.height,
-                            &mut exact,
-                        )
-                        .unwrap(),
-                    )
-                    .unwrap();
+                    let exact = oracle_rgba(&calibration, &view, &options, &src);
                     let (max, within) = agreement(&fast, &exact, 4);
                     let label = format!("{model} {projection} {interpolation:?} aa={antialias}");
                     assert!(
@@ -116,7 +117,7 @@ fn one_pixel_strips_match_the_oracle() {
                             .with_interpolation(interpolation)
                             .with_antialias(antialias);
                         let n = (vw * vh * 4) as usize;
-                        let (mut fast, mut exact) = (vec![0u8; n], vec![0u8; n]);
+                        let mut fast = vec![0u8; n];
                         CpuDewarper::new(calibration.clone(), view, options)
                             .unwrap()
                             .dewarp(
@@ -125,14 +126,7 @@ fn one_pixel_strips_match_the_oracle() {
                                     .unwrap(),
                             )
                             .unwrap();
-                        dewarp_reference(
-                            &calibration,
-                            &view,
-                            &options,
-                            &src,
-                            &mut FrameMut::packed(PixelFormat::Rgba8, vw, vh, &mut exact).unwrap(),
-                        )
-                        .unwrap();
+                        let exact = oracle_rgba(&calibration, &view, &options, &src);
                         let (max, within) = agreement(&fast, &exact, 4);
                         assert!(
                             max <= 2 && within >= 0.97,
@@ -245,7 +239,7 @@ fn separable_panoramas_match_the_oracle() {
                             .with_antialias(antialias)
                             .with_fill([10, 20, 30, 0]);
                         let n = (vw * vh * 4) as usize;
-                        let (mut fast, mut exact) = (vec![0u8; n], vec![0u8; n]);
+                        let mut fast = vec![0u8; n];
                         let mut dewarper =
                             CpuDewarper::new(calibration.clone(), view, options).unwrap();
                         dewarper
@@ -256,14 +250,7 @@ fn separable_panoramas_match_the_oracle() {
                             )
                             .unwrap();
                         assert_eq!(dewarper.grid_error(), Some(0.0), "{model} {projection}");
-                        dewarp_reference(
-                            &calibration,
-                            &view,
-                            &options,
-                            &src,
-                            &mut FrameMut::packed(PixelFormat::Rgba8, vw, vh, &mut exact).unwrap(),
-                        )
-                        .unwrap();
+                        let exact = oracle_rgba(&calibration, &view, &options, &src);
                         let (max, within) = agreement(&fast, &exact, 4);
                         assert!(
                             max <= 1 && within >= 0.9999,
@@ -311,21 +298,7 @@ fn turned_views_match_the_oracle_and_a_fresh_dewarper() {
                     let mut fresh_dewarper =
                         CpuDewarper::new(calibration.clone(), turned_view, options).unwrap();
                     let fresh = run(&mut fresh_dewarper);
-                    let mut exact = vec![0u8; n];
-                    dewarp_reference(
-                        &calibration,
-                        &turned_view,
-                        &options,
-                        &src,
-                        &mut FrameMut::packed(
-                            PixelFormat::Rgba8,
-                            view.width,
-                            view.height,
-                            &mut exact,
-                        )
-                        .unwrap(),
-                    )
-                    .unwrap();
+                    let exact = oracle_rgba(&calibration, &turned_view, &options, &src);
                     let label = format!("{model} {projection} aa={antialias} +{step}°");
                     let (max, within) = agreement(&turned, &exact, 4);
                     assert!(
