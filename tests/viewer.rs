@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use omnidewarp::model::{Calibration, ProjectionKind, View, ViewRequest};
+use omnidewarp::model::{Calibration, CameraModel, ProjectionKind, View, ViewRequest};
 use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameBuf, PixelFormat};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -696,6 +696,50 @@ fn preview_place(calibration: &Calibration) -> (View, (u32, u32)) {
     (view, origin)
 }
 
+/// Where the raw frame's centre is in the window while its calibration is edited
+/// (`ui::raw_area`): the frame is fitted into, and centred in, the part left of the
+/// 330-point panel (and its 30 points of margin) and above the preview (whose top is
+/// `preview_top`, 8 px apart).
+fn raw_frame_centre_while_editing(preview_top: u32) -> (i32, i32) {
+    let (width, height) = (f64::from(W) - 360.0, f64::from(preview_top) - 8.0);
+    ((width / 2.0).round() as i32, (height / 2.0).round() as i32)
+}
+
+/// Drags the calibration's centre handle at `(x, y)` 12 px right, then saves with Ctrl+S
+/// and waits for `saved` to appear. The press, the moves and the release each reach a
+/// frame of their own (a stats line apart), and the cursor comes onto the handle from
+/// elsewhere, as a hand brings it (a move to where the pointer already is sends the window
+/// no motion).
+fn drag_centre_and_save(viewer: &mut Viewer, (x, y): (i32, i32), saved: &Path) {
+    let win = viewer.window.clone();
+    let at = |x: i32| x.to_string();
+    viewer.xdotool(&["mousemove", "--window", &win, &at(x - 20), &at(y)]);
+    viewer.next_stats();
+    viewer.xdotool(&[
+        "mousemove",
+        "--window",
+        &win,
+        &at(x),
+        &at(y),
+        "mousedown",
+        "1",
+    ]);
+    viewer.next_stats();
+    for dx in [4, 8, 12] {
+        viewer.xdotool(&["mousemove", "--window", &win, &at(x + dx), &at(y)]);
+    }
+    viewer.next_stats();
+    viewer.xdotool(&["mouseup", "1"]);
+    viewer.next_stats();
+    viewer.key("ctrl+s");
+    let start = Instant::now();
+    while !saved.is_file() {
+        assert!(start.elapsed() < TIMEOUT, "Ctrl+S saved nothing");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    viewer.next_stats();
+}
+
 /// The `size` pixels of `window` at `origin`.
 fn crop(window: &image::RgbaImage, origin: (u32, u32), size: (u32, u32)) -> image::RgbaImage {
     image::imageops::crop_imm(window, origin.0, origin.1, size.0, size.1).to_image()
@@ -742,44 +786,25 @@ fn calibrating_by_eye_shows_a_live_panorama_of_the_edit_and_saves_it() {
         "the preview was there before editing"
     );
 
-    // Drag the centre handle 12 px right (48 frame px at this window's scale of 1/4): the
-    // preview follows at once, and Ctrl+S saves what it shows. The press, the moves and the
-    // release each reach a frame of their own (a stats line apart), and the cursor comes
-    // onto the handle from elsewhere, as a hand brings it (a move to where the pointer
-    // already is sends the window no motion). In this small window the calibration panel
-    // covers the centre: fold it first (its title's triangle), as a user would.
-    let win = viewer.window.clone();
-    viewer.xdotool(&["mousemove", "--window", &win, "309", "25"]);
-    viewer.next_stats();
-    viewer.xdotool(&["click", "1"]);
-    viewer.next_stats();
-    viewer.xdotool(&["mousemove", "--window", &win, "300", "160"]);
-    viewer.next_stats();
-    viewer.xdotool(&[
-        "mousemove",
-        "--window",
-        &win,
-        "320",
-        "180",
-        "mousedown",
-        "1",
-    ]);
-    viewer.next_stats();
-    for x in [324, 328, 332] {
-        viewer.xdotool(&["mousemove", "--window", &win, &x.to_string(), "180"]);
-    }
-    viewer.next_stats();
-    viewer.xdotool(&["mouseup", "1"]);
-    viewer.next_stats();
-    viewer.key("ctrl+s");
-    let start = Instant::now();
-    while !saved.is_file() {
-        assert!(start.elapsed() < TIMEOUT, "Ctrl+S saved nothing");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    viewer.next_stats();
+    // Drag the centre handle: the preview follows at once, and Ctrl+S saves what it shows.
+    // Neither the panel nor the preview covers the frame.
+    drag_centre_and_save(
+        &mut viewer,
+        raw_frame_centre_while_editing(origin.1),
+        &saved,
+    );
     let edited = Calibration::load(&saved).unwrap();
-    assert_ne!(edited, original, "the drag changed nothing");
+    let centre_x = |c: &Calibration| match &c.model {
+        CameraModel::Ring(ring) => ring.center.x,
+        other => panic!("the edit saved a {} model", other.name()),
+    };
+    // 12 px on screen at the frame's scale in the area beside the panel (±2 px).
+    let scale = (f64::from(W) - 360.0).min(f64::from(origin.1) - 8.0) / 1440.0;
+    let moved = (centre_x(&edited) - centre_x(&original)) * scale;
+    assert!(
+        (moved - 12.0).abs() <= 2.0,
+        "the centre moved {moved:.1} px"
+    );
     let (view, origin) = preview_place(&edited);
     let size = (view.width, view.height);
     let expected_edit = reference(RING, &saved_arg, view);
@@ -796,6 +821,64 @@ fn calibrating_by_eye_shows_a_live_panorama_of_the_edit_and_saves_it() {
             "the preview did not change with the edit ({stale:.1} dB vs the original)"
         );
     }
+}
+
+#[test]
+fn a_mei_calibration_is_edited_by_eye_and_keeps_its_lens() {
+    let display = Display::start();
+    let image = asset(MEI).display().to_string();
+    let calib = asset(MEI_CALIB).display().to_string();
+    let saved = temp_dir("saved-mei-calibration").join("edited.omnidewarp.toml");
+    let saved_arg = saved.display().to_string();
+    let args = [
+        &image,
+        "--calib",
+        &calib,
+        "--mode",
+        "0",
+        "--save-calib",
+        &saved_arg,
+    ];
+    let mut viewer = Viewer::start(&display, "calibrate-mei", &args);
+    viewer.wait_stats(0, "the raw frame", |s| {
+        s.num("frames") >= 1.0 && s.get("mode") == "raw"
+    });
+    viewer.key("c");
+    viewer.next_stats();
+    let original = Calibration::load(&asset(MEI_CALIB)).unwrap();
+    let (_, origin) = preview_place(&original);
+    drag_centre_and_save(
+        &mut viewer,
+        raw_frame_centre_while_editing(origin.1),
+        &saved,
+    );
+
+    // Saved in the frame's pixels (640×480, the file's are 1280×960): the principal point
+    // moved right by 12 px at the frame's scale, the lens and its band as they were.
+    let edited = Calibration::load(&saved).unwrap();
+    let original = original.scaled_to(640, 480).unwrap();
+    assert_eq!(edited.image_size, (640, 480));
+    let (CameraModel::Mei { lens: a, mount: ma }, CameraModel::Mei { lens: b, mount: mb }) =
+        (&original.model, &edited.model)
+    else {
+        panic!("the edit saved a {} model", edited.model.name());
+    };
+    let scale = ((f64::from(W) - 360.0) / 640.0).min((f64::from(origin.1) - 8.0) / 480.0);
+    let moved = (b.cx - a.cx) * scale;
+    assert!(
+        (moved - 12.0).abs() <= 2.0,
+        "the principal point moved {moved:.1} px"
+    );
+    assert!(
+        (b.cy - a.cy).abs() * scale <= 2.0,
+        "it moved {:.1} down",
+        b.cy - a.cy
+    );
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(1.0);
+    assert!(close(a.fx, b.fx) && close(a.fy, b.fy) && close(a.xi, b.xi) && close(a.k1, b.k1));
+    assert_eq!(ma, mb);
+    let (band_a, band_b) = (original.band.unwrap(), edited.band.unwrap());
+    assert!(close(band_a.min, band_b.min) && close(band_a.max, band_b.max));
 }
 
 #[test]

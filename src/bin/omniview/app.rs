@@ -21,7 +21,7 @@ use crate::media::{Media, Picture, origin_text};
 use crate::persist::Store;
 use crate::record::Recorder;
 use crate::render::{Backend, Drawn, Gpu, Placement, Timings, ViewRenderer};
-use crate::state::calib_edit::{GRAB_RADIUS, RingEdit};
+use crate::state::calib_edit::{CalibEdit, GRAB_RADIUS};
 use crate::state::camera::Motion;
 use crate::state::keys::{self, Command, Key, Modifiers};
 use crate::state::stats::FrameStats;
@@ -421,15 +421,20 @@ impl App {
             && self.state.source().edit.is_none()
             && self.state.source().mode == Mode::Raw
         {
-            // `c` opens the editor on the current calibration (a ring), or says why not.
-            match self.calibration() {
-                Some(Ok((calibration, _))) => match RingEdit::from_calibration(&calibration) {
-                    Some(edit) => self.state.source_mut().edit = Some(edit),
-                    None => self.say(format!(
-                        "calibration: a {} model cannot be edited by eye; press d to start from the detected ring",
-                        calibration.model.name()
-                    )),
-                },
+            // `c` opens the editor on the current calibration, in the shown frame's pixels
+            // (where the handles are drawn and dragged), or says why not.
+            let frame_size = self.shown.as_ref().map(|s| s.picture.size());
+            match (self.calibration(), frame_size) {
+                (Some(Ok((calibration, _))), Some((w, h))) => {
+                    match calibration.scaled_to(w, h).map(|c| CalibEdit::from_calibration(&c)) {
+                        Ok(Some(edit)) => self.state.source_mut().edit = Some(edit),
+                        Ok(None) => self.say(
+                            "calibration: a ring with a measured profile cannot be edited by eye; press d to start from the detected ring".into(),
+                        ),
+                        Err(e) => self.say(format!("calibration: {e}")),
+                    }
+                }
+                (_, None) => self.say("calibration: no frame shown yet".into()),
                 _ => self.say("calibration: none yet; press d to detect the ring".into()),
             }
         }
@@ -451,7 +456,7 @@ impl App {
             .and_then(|f| ResolvedCalibration::detect(&f, &omnidewarp::DetectOptions::default()));
         match result {
             Ok(resolved) => {
-                let edit = RingEdit::from_calibration(&resolved.calibration);
+                let edit = CalibEdit::from_calibration(&resolved.calibration);
                 if let CalibrationOrigin::Detected(ring) = &resolved.origin {
                     self.say(format!("calibration: ring auto-detected ({ring})"));
                 }

@@ -8,7 +8,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::calib_edit::RingEdit;
+use omnidewarp::model::Calibration;
+
+use crate::state::calib_edit::CalibEdit;
 use crate::state::camera::Aim;
 use crate::state::{Mode, SourceState};
 
@@ -20,18 +22,8 @@ struct Saved {
     /// (pitch, fov) per projection kind.
     aims: Vec<(f64, f64)>,
     clamp: bool,
-    edit: Option<SavedEdit>,
-}
-
-/// A ring calibration edited by eye (pixels, degrees).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct SavedEdit {
-    image_size: (u32, u32),
-    center: (f64, f64),
-    radii: (f64, f64),
-    elevations: (f64, f64),
-    heading_at_top: f64,
-    mirrored: bool,
+    /// The calibration edited by eye, in the calibration file's TOML (numbers only).
+    edited_calibration: Option<String>,
 }
 
 /// The settings file and what it holds.
@@ -96,18 +88,12 @@ impl Store {
                 };
             }
         }
-        source.edit = saved.edit.map(|e| RingEdit {
-            image_size: e.image_size,
-            center: e.center.into(),
-            radius_inner: e.radii.0,
-            radius_outer: e.radii.1,
-            elevation_inner: e.elevations.0.to_radians(),
-            elevation_outer: e.elevations.1.to_radians(),
-            heading_at_top: e.heading_at_top.to_radians(),
-            mirrored: e.mirrored,
-            active: None,
-            dirty: true,
-        });
+        // An edit that no longer reads (another version's, or changed by hand) is dropped.
+        source.edit = saved
+            .edited_calibration
+            .and_then(|text| Calibration::from_str_detect(&text, std::path::Path::new(key)).ok())
+            .and_then(|c| CalibEdit::from_calibration(&c))
+            .map(|e| CalibEdit { dirty: true, ..e });
     }
 
     /// Keeps `source` under `key` (written by [`Store::save`]).
@@ -122,17 +108,12 @@ impl Store {
                 .map(|a| (a.pitch.to_degrees(), a.fov.to_degrees()))
                 .collect(),
             clamp: source.camera.clamp,
-            edit: source.edit.as_ref().map(|e| SavedEdit {
-                image_size: e.image_size,
-                center: (e.center.x, e.center.y),
-                radii: (e.radius_inner, e.radius_outer),
-                elevations: (
-                    e.elevation_inner.to_degrees(),
-                    e.elevation_outer.to_degrees(),
-                ),
-                heading_at_top: e.heading_at_top.to_degrees(),
-                mirrored: e.mirrored,
-            }),
+            // An edit that does not describe a calibration (mid-drag) is not kept.
+            edited_calibration: source
+                .edit
+                .as_ref()
+                .and_then(|e| e.to_calibration().ok())
+                .map(|c| c.to_toml_string()),
         };
         self.entries().insert(key.to_owned(), saved);
     }
@@ -170,6 +151,11 @@ mod tests {
         source.set_mode(Mode::View(ProjectionKind::Stereographic));
         source.camera.yaw = 0.5;
         source.camera.clamp = false;
+        let mut edit = CalibEdit::from_calibration(&crate::state::ring_sample_calibration())
+            .expect("a straight ring is editable");
+        edit.center.x += 5.0;
+        edit.heading_at_top = 0.25;
+        source.edit = Some(edit.clone());
         store.remember("http://***@cam/live", &source);
         store.save().unwrap();
         let text = std::fs::read_to_string(dir.join("state.toml")).unwrap();
@@ -184,6 +170,9 @@ mod tests {
         assert_eq!(restored.mode, source.mode);
         assert!((restored.camera.yaw - 0.5).abs() < 1e-12);
         assert!(!restored.camera.clamp);
+        let back = restored.edit.expect("the edit was kept");
+        assert_eq!(back.to_calibration().ok(), edit.to_calibration().ok());
+        assert!(back.dirty, "a kept edit is not saved to its file");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

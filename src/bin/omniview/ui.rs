@@ -5,7 +5,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Stroke, Vec2};
 use glam::DVec2;
 use omnidewarp::model::{Calibration, direction};
 
-use crate::state::calib_edit::RingEdit;
+use crate::state::calib_edit::{CalibEdit, Circles, Handle};
 use crate::state::keys::HELP;
 
 /// Text colour of the overlays.
@@ -149,7 +149,7 @@ pub fn calibration_overlay(
     painter: &egui::Painter,
     map: FrameToScreen,
     calibration: &Calibration,
-    edit: Option<&RingEdit>,
+    edit: Option<&CalibEdit>,
 ) {
     let Ok(scaled) = calibration.scaled_to(map.frame_size.0, map.frame_size.1) else {
         return;
@@ -188,13 +188,18 @@ pub fn calibration_overlay(
         }
     }
     if let Some(edit) = edit {
-        let s = map.scale() as f32;
-        let centre = map.to_screen(edit.center);
-        let handle = Stroke::new(2.0, Color32::from_rgb(120, 255, 120));
-        painter.circle_stroke(centre, edit.radius_inner as f32 * s, handle);
-        painter.circle_stroke(centre, edit.radius_outer as f32 * s, handle);
-        painter.circle_filled(centre, 6.0, Color32::from_rgb(120, 255, 120));
-        let mark = map.to_screen(edit.heading_mark());
+        let handle = Color32::from_rgb(120, 255, 120);
+        for which in [Handle::Inner, Handle::Outer] {
+            let points = edit.circle(which).into_iter().map(|p| map.to_screen(p));
+            painter.add(egui::Shape::line(
+                points.collect(),
+                Stroke::new(2.0, handle),
+            ));
+        }
+        painter.circle_filled(map.to_screen(edit.center), 6.0, handle);
+        let Some(mark) = edit.heading_mark().map(|p| map.to_screen(p)) else {
+            return;
+        };
         painter.circle_filled(mark, 7.0, Color32::from_rgb(255, 90, 90));
         painter.text(
             mark + Vec2::new(9.0, 0.0),
@@ -204,4 +209,102 @@ pub fn calibration_overlay(
             Color32::WHITE,
         );
     }
+}
+
+/// Width of the calibration panel's contents, in points.
+pub const PANEL_WIDTH: f32 = 330.0;
+
+/// What the panel takes of the window's width beyond [`PANEL_WIDTH`] (its offset from the
+/// window's edge, its frame, a gap), and the gap above the preview, in points.
+const PANEL_MARGIN: f64 = 30.0;
+const PREVIEW_GAP: f64 = 8.0;
+
+/// Where the raw frame is laid out, in physical pixels `[x, y, width, height]`: the window,
+/// or while a calibration is edited the part of it left of the panel and above the preview
+/// (whose top is `preview_top`), so that neither covers the frame; the whole window where
+/// that part would be under a quarter of its width or height.
+pub fn raw_area(
+    window: (u32, u32),
+    pixels_per_point: f64,
+    editing: bool,
+    preview_top: Option<f64>,
+) -> [f64; 4] {
+    let (w, h) = (f64::from(window.0), f64::from(window.1));
+    let whole = [0.0, 0.0, w, h];
+    if !editing {
+        return whole;
+    }
+    let width = w - (f64::from(PANEL_WIDTH) + PANEL_MARGIN) * pixels_per_point;
+    let height = preview_top.map_or(h, |top| top - PREVIEW_GAP * pixels_per_point);
+    if width < w / 4.0 || height < h / 4.0 {
+        whole
+    } else {
+        [0.0, 0.0, width, height]
+    }
+}
+
+/// The calibration panel at the window's top right: the edit's numbers, its elevations,
+/// heading and mirror flag, and the detect and save buttons (whether each was clicked).
+pub fn calibration_panel(ctx: &egui::Context, edit: &mut CalibEdit) -> (bool, bool) {
+    let (mut detect, mut save) = (false, false);
+    egui::Window::new("calibration")
+        .anchor(Align2::RIGHT_TOP, Vec2::new(-8.0, 8.0))
+        .resizable(false)
+        .min_width(PANEL_WIDTH)
+        .max_width(PANEL_WIDTH)
+        .show(ctx, |ui| {
+            let (x, y) = (edit.center.x, edit.center.y);
+            ui.label(match &edit.circles {
+                Circles::Ring {
+                    radius_inner,
+                    radius_outer,
+                } => format!(
+                    "ring: centre {x:.1}, {y:.1}   radii {radius_inner:.1} – {radius_outer:.1}"
+                ),
+                Circles::Mei { .. } => {
+                    format!("Mei lens as calibrated; principal point {x:.1}, {y:.1}")
+                }
+                Circles::Ocam { .. } => {
+                    format!("OCamCalib lens as calibrated; centre {x:.1}, {y:.1}")
+                }
+            });
+            let mut degrees = [
+                edit.elevation_inner,
+                edit.elevation_outer,
+                edit.heading_at_top,
+            ]
+            .map(f64::to_degrees);
+            let [e_in, e_out, heading] = &mut degrees;
+            ui.add(egui::Slider::new(e_in, -89.5..=89.5).text("inner elevation °"));
+            ui.add(egui::Slider::new(e_out, -89.5..=89.5).text("outer elevation °"));
+            ui.add(egui::Slider::new(heading, -180.0..=180.0).text("heading at top °"));
+            let mut mirrored = edit.mirrored;
+            ui.checkbox(&mut mirrored, "mirrored (a mirror, not a direct view)");
+            let before = [
+                edit.elevation_inner,
+                edit.elevation_outer,
+                edit.heading_at_top,
+            ]
+            .map(f64::to_degrees);
+            if degrees
+                .iter()
+                .zip(before)
+                .any(|(a, b)| (a - b).abs() > 1e-9)
+                || mirrored != edit.mirrored
+            {
+                [
+                    edit.elevation_inner,
+                    edit.elevation_outer,
+                    edit.heading_at_top,
+                ] = degrees.map(f64::to_radians);
+                edit.mirrored = mirrored;
+                edit.dirty = true;
+            }
+            ui.horizontal(|ui| {
+                detect = ui.button("auto-detect (d)").clicked();
+                save = ui.button("save (Ctrl+S)").clicked();
+            });
+            ui.label("drag the centre, the circles and the red heading mark");
+        });
+    (detect, save)
 }

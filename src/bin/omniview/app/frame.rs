@@ -89,6 +89,29 @@ impl App {
             format: gfx.config.format,
             egui: &mut gfx.egui_renderer,
         };
+        // Editing a calibration by eye: the panorama it gives, live, below the raw frame
+        // (drawn first: the frame is laid out above it).
+        let mut preview = None;
+        if let (Some(s), Some(_)) = (&shown, &editing) {
+            if s.view.is_none() {
+                let width = ui::preview_width(w);
+                match gfx
+                    .renderer
+                    .preview(&mut gpu, &s.calibration, &s.picture, serial, width)
+                {
+                    Ok((id, size)) => {
+                        let (x, y) = ui::preview_origin((w, h), size);
+                        let points = |px: u32| (f64::from(px) / ppp) as f32;
+                        let rect = egui::Rect::from_min_size(
+                            egui::pos2(points(x), points(y)),
+                            egui::vec2(points(size.0), points(size.1)),
+                        );
+                        preview = Some((id, rect));
+                    }
+                    Err(e) => problem = Some((format!("preview: {e}"), true)),
+                }
+            }
+        }
         // The view (or raw frame) first: egui then draws it as the background.
         let mut background: Option<(Drawn, egui::Rect)> = None;
         let mut raw_map = None;
@@ -127,14 +150,14 @@ impl App {
                 None => match gfx.renderer.raw(&mut gpu, &s.picture, serial) {
                     Ok(id) => {
                         let (fw, fh) = s.picture.size();
-                        let scale =
-                            (f64::from(w) / f64::from(fw)).min(f64::from(h) / f64::from(fh));
+                        let preview_top =
+                            preview.map(|(_, r): (_, egui::Rect)| f64::from(r.min.y) * ppp);
+                        let [ax, ay, aw, ah] =
+                            ui::raw_area((w, h), ppp, editing.is_some(), preview_top);
+                        let scale = (aw / f64::from(fw)).min(ah / f64::from(fh));
                         let (dw, dh) = (f64::from(fw) * scale, f64::from(fh) * scale);
                         let rect = egui::Rect::from_min_size(
-                            egui::pos2(
-                                points((f64::from(w) - dw) / 2.0),
-                                points((f64::from(h) - dh) / 2.0),
-                            ),
+                            egui::pos2(points(ax + (aw - dw) / 2.0), points(ay + (ah - dh) / 2.0)),
                             egui::vec2(points(dw), points(dh)),
                         );
                         let map = FrameToScreen {
@@ -147,28 +170,6 @@ impl App {
                     }
                     Err(e) => problem = Some((e.to_string(), true)),
                 },
-            }
-        }
-        // Editing a calibration by eye: the panorama it gives, live, under the raw frame.
-        let mut preview = None;
-        if let (Some(s), Some(_)) = (&shown, &editing) {
-            if s.view.is_none() {
-                let width = ui::preview_width(w);
-                match gfx
-                    .renderer
-                    .preview(&mut gpu, &s.calibration, &s.picture, serial, width)
-                {
-                    Ok((id, size)) => {
-                        let (x, y) = ui::preview_origin((w, h), size);
-                        let points = |px: u32| (f64::from(px) / ppp) as f32;
-                        let rect = egui::Rect::from_min_size(
-                            egui::pos2(points(x), points(y)),
-                            egui::vec2(points(size.0), points(size.1)),
-                        );
-                        preview = Some((id, rect));
-                    }
-                    Err(e) => problem = Some((format!("preview: {e}"), true)),
-                }
             }
         }
         let overlay_calibration = shown.as_ref().map(|s| s.calibration.clone());
@@ -198,42 +199,7 @@ impl App {
                 ui::preview(ctx, id, rect);
             }
             if let Some(edit) = &mut edit_out {
-                egui::Window::new("calibration")
-                    .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-8.0, 8.0))
-                    .resizable(false)
-                    .show(ctx, |ui| {
-                        let mut e_in = edit.elevation_inner.to_degrees();
-                        let mut e_out = edit.elevation_outer.to_degrees();
-                        let mut heading = edit.heading_at_top.to_degrees();
-                        ui.label(format!(
-                            "centre {:.1}, {:.1}   radii {:.1} – {:.1}",
-                            edit.center.x, edit.center.y, edit.radius_inner, edit.radius_outer
-                        ));
-                        ui.add(egui::Slider::new(&mut e_in, -89.0..=0.0).text("inner elevation °"));
-                        ui.add(egui::Slider::new(&mut e_out, 0.0..=89.0).text("outer elevation °"));
-                        ui.add(
-                            egui::Slider::new(&mut heading, -180.0..=180.0)
-                                .text("heading at top °"),
-                        );
-                        let mut mirrored = edit.mirrored;
-                        ui.checkbox(&mut mirrored, "mirrored (a mirror, not a direct view)");
-                        if (e_in - edit.elevation_inner.to_degrees()).abs() > 1e-9
-                            || (e_out - edit.elevation_outer.to_degrees()).abs() > 1e-9
-                            || (heading - edit.heading_at_top.to_degrees()).abs() > 1e-9
-                            || mirrored != edit.mirrored
-                        {
-                            edit.elevation_inner = e_in.to_radians();
-                            edit.elevation_outer = e_out.to_radians();
-                            edit.heading_at_top = heading.to_radians();
-                            edit.mirrored = mirrored;
-                            edit.dirty = true;
-                        }
-                        ui.horizontal(|ui| {
-                            detect_clicked = ui.button("auto-detect (d)").clicked();
-                            save_clicked = ui.button("save (Ctrl+S)").clicked();
-                        });
-                        ui.label("drag the centre, the circles and the red heading mark");
-                    });
+                (detect_clicked, save_clicked) = ui::calibration_panel(ctx, edit);
             }
             ui::text_box(
                 ctx,

@@ -64,7 +64,7 @@ pub struct SourceState {
     /// The mode shown.
     pub mode: Mode,
     /// The calibration being edited by eye, if any.
-    pub edit: Option<calib_edit::RingEdit>,
+    pub edit: Option<calib_edit::CalibEdit>,
 }
 
 impl SourceState {
@@ -233,7 +233,7 @@ impl AppState {
 /// The shipped synthetic ring sample's calibration (1440², the sky above, the floor
 /// below), for the state's unit tests.
 #[cfg(test)]
-fn ring_sample_calibration() -> omnidewarp::model::Calibration {
+pub(crate) fn ring_sample_calibration() -> omnidewarp::model::Calibration {
     use omnidewarp::model::{Calibration, CameraModel, RingModel};
     let ring = RingModel::builder()
         .center([719.5, 719.5])
