@@ -61,6 +61,14 @@ enum Inner {
 }
 
 impl Inner {
+    fn dewarp(&mut self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
+        match self {
+            Inner::Cpu(c) => c.dewarp(src, dst),
+            #[cfg(feature = "gpu")]
+            Inner::Gpu(g) => g.dewarp(src, dst),
+        }
+    }
+
     /// Whether this is a GPU backend running on a software rasterizer.
     fn is_software(&self) -> bool {
         match self {
@@ -183,14 +191,47 @@ impl Dewarper {
     /// A GPU chosen by [`Backend::Auto`] whose textures cannot hold `src` or the view hands
     /// over to the CPU for good (one `log::warn!` line) instead of failing; with
     /// [`Backend::Gpu`] that is an [`Error::Gpu`](crate::Error::Gpu) naming the limit.
+    ///
+    /// A GPU whose own device is lost ([`crate::gpu::GpuDewarper::device_lost`]) is
+    /// replaced and the frame dewarped again: by the CPU under [`Backend::Auto`] (a device
+    /// lost once may be lost again; the CPU is known to work), by a new device under
+    /// [`Backend::Gpu`] (an error where none can be had). Each is one `log::warn!` line.
     pub fn dewarp(&mut self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
         #[cfg(feature = "gpu")]
         self.leave_a_gpu_too_small_for(src)?;
-        match &mut self.inner {
-            Inner::Cpu(c) => c.dewarp(src, dst),
-            #[cfg(feature = "gpu")]
-            Inner::Gpu(g) => g.dewarp(src, dst),
+        let result = self.inner.dewarp(src, dst);
+        #[cfg(feature = "gpu")]
+        if result.is_err() && self.replace_a_lost_gpu()? {
+            // Once: a new device lost at once again is this frame's error.
+            return self.inner.dewarp(src, dst);
         }
+        result
+    }
+
+    /// After a failed call: a GPU whose device was lost replaced (see [`Dewarper::dewarp`]);
+    /// whether it was.
+    #[cfg(feature = "gpu")]
+    fn replace_a_lost_gpu(&mut self) -> Result<bool> {
+        let Inner::Gpu(gpu) = &self.inner else {
+            return Ok(false);
+        };
+        let Some(reason) = gpu.device_lost() else {
+            return Ok(false);
+        };
+        let (calibration, view, options) = (gpu.calibration().clone(), *gpu.view(), *gpu.options());
+        self.inner = if options.backend == Backend::Auto {
+            log::warn!("the GPU device was lost ({reason}); dewarping on the CPU");
+            Inner::Cpu(Box::new(CpuDewarper::new(calibration, view, options)?))
+        } else {
+            log::warn!("the GPU device was lost ({reason}); starting a new one");
+            let fresh = crate::gpu::GpuDewarper::new(calibration, view, options).map_err(|e| {
+                crate::Error::Gpu(format!(
+                    "the GPU device was lost ({reason}) and no new one could be had: {e}"
+                ))
+            })?;
+            Inner::Gpu(Box::new(fresh))
+        };
+        Ok(true)
     }
 
     /// The CPU in place of an [`Backend::Auto`] GPU whose largest texture side is below

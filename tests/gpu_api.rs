@@ -590,6 +590,57 @@ fn frames_past_the_texture_limit_go_to_the_cpu_under_auto() {
     }
 }
 
+/// A GPU dewarper's own device lost (here destroyed, as a driver reset or an unplugged GPU
+/// would leave it): under `Backend::Gpu` a new device takes over and gives the same
+/// picture; under `Backend::Auto` the CPU does, with the CPU's very bytes. The frame that
+/// found the loss is dewarped again, not lost.
+#[test]
+fn a_lost_device_is_replaced_by_a_new_one_or_the_cpu() {
+    let Some(f) = fixture() else { return };
+    let (w, h) = (f.view.width, f.view.height);
+    let options = DewarpOptions::default();
+    let dewarp = |d: &mut Dewarper| {
+        let mut out = vec![0u8; (w * h * 4) as usize];
+        d.dewarp(
+            &f.frame(),
+            &mut FrameMut::packed(PixelFormat::Rgba8, w, h, &mut out).unwrap(),
+        )
+        .map(|()| out)
+    };
+    let mut cpu = Dewarper::new(
+        f.case.calibration.clone(),
+        f.view,
+        options.with_backend(Backend::Cpu),
+    )
+    .unwrap();
+    let on_cpu = dewarp(&mut cpu).unwrap();
+    for backend in [Backend::Gpu, Backend::Auto] {
+        let options = options.with_backend(backend);
+        let gpu = GpuDewarper::new(f.case.calibration.clone(), f.view, options).unwrap();
+        let device = gpu.device().clone();
+        let mut d = Dewarper::from(gpu);
+        let before = dewarp(&mut d).unwrap();
+        device.destroy();
+        for frame in 0..2 {
+            let after =
+                dewarp(&mut d).unwrap_or_else(|e| panic!("{backend:?}, frame {frame}: {e}"));
+            if backend == Backend::Gpu {
+                assert_eq!(d.backend(), Backend::Gpu);
+                assert!(
+                    after == before,
+                    "frame {frame}: the new device's picture differs"
+                );
+            } else {
+                assert_eq!(d.backend(), Backend::Cpu);
+                assert!(after == on_cpu, "frame {frame}: not the CPU's picture");
+            }
+        }
+    }
+    // A device the caller owns keeps the caller's lost callback: nothing is replaced.
+    let gpu = f.dewarper(options.with_backend(Backend::Gpu));
+    assert_eq!(gpu.device_lost(), None);
+}
+
 // ---- without any adapter (child processes with WGPU_BACKEND naming a backend this platform
 // does not have) ----
 

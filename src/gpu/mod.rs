@@ -107,6 +107,8 @@ pub struct GpuDewarper {
     device: wgpu::Device,
     queue: wgpu::Queue,
     adapter: Option<wgpu::AdapterInfo>,
+    /// Why our own device was lost, once it was (set by its lost callback).
+    lost: std::sync::Arc<std::sync::OnceLock<String>>,
     calibration: Calibration,
     view: View,
     options: DewarpOptions,
@@ -130,15 +132,21 @@ pub struct GpuDewarper {
 
 impl GpuDewarper {
     /// A dewarper on its own headless device (see [`headless_device`]):
-    /// [`Error::NoGpu`] when there is no adapter.
+    /// [`Error::NoGpu`] when there is no adapter. Whether that device is lost later is
+    /// watched ([`GpuDewarper::device_lost`]).
     pub fn new(calibration: Calibration, view: View, options: DewarpOptions) -> Result<Self> {
         let (device, queue, info) = headless_device()?;
         let mut dewarper = Self::with_device(&device, &queue, calibration, view, options)?;
         dewarper.adapter = Some(info);
+        let lost = std::sync::Arc::clone(&dewarper.lost);
+        device.set_device_lost_callback(move |reason, message| {
+            let _ = lost.set(format!("{reason:?}: {message}"));
+        });
         Ok(dewarper)
     }
 
     /// A dewarper on the caller's device and queue (wgpu handles are shared, not copied).
+    /// The device's lost callback stays the caller's: [`GpuDewarper::device_lost`] is `None`.
     pub fn with_device(
         device: &wgpu::Device,
         queue: &wgpu::Queue,
@@ -176,6 +184,7 @@ impl GpuDewarper {
                 device: device.clone(),
                 queue: queue.clone(),
                 adapter: None,
+                lost: std::sync::Arc::default(),
                 calibration,
                 view,
                 options,
@@ -197,6 +206,13 @@ impl GpuDewarper {
     #[must_use]
     pub fn adapter_info(&self) -> Option<&wgpu::AdapterInfo> {
         self.adapter.as_ref()
+    }
+
+    /// Why the dewarper's own device (from [`GpuDewarper::new`]) was lost — a driver reset,
+    /// a GPU unplugged, [`wgpu::Device::destroy`] — once it was; every call fails after it.
+    #[must_use]
+    pub fn device_lost(&self) -> Option<&str> {
+        self.lost.get().map(String::as_str)
     }
 
     /// The device.
