@@ -15,7 +15,8 @@ fn level_size(t: texture_2d<f32>, level: u32) -> vec2<u32> {
 fn texel(t: texture_2d<f32>, level: u32, col: i32, row: i32) -> vec4<f32> {
     let size = vec2<i32>(level_size(t, level));
     let at = clamp(vec2<i32>(col, row), vec2<i32>(0), size - 1);
-    return round(textureLoad(t, at, level) * 255.0);
+    // An i32 level: naga's GLSL bounds check passes it on to textureSize, which takes an int.
+    return round(textureLoad(t, at, i32(level)) * 255.0);
 }
 
 // PlaneRef::nearest: the pixel nearest to (x, y), floor(x + 0.5).

@@ -284,6 +284,7 @@ impl GpuDewarper {
         if !self.options.antialias {
             return Ok(());
         }
+        refuse_software_gl_mips(&self.device)?;
         let Some(source) = &self.source else {
             return Ok(());
         };
@@ -322,4 +323,22 @@ fn expand_rgb(out: &mut Vec<u8>, data: &[u8], stride: usize, (w, h): (u32, u32))
             o[3] = 255;
         }
     }
+}
+
+/// Anti-aliasing reads mip levels that differ between neighbouring pixels. Mesa's llvmpipe
+/// through OpenGL reads one pixel's level for its neighbours too (as it answers
+/// `textureDimensions(t, level)`, see shaders/sample.wgsl): ≈ 2 % of a minified view's
+/// pixels come out far off (|Δ| up to 247, `tests/gpu_parity.rs`), so that is an error
+/// rather than a wrong picture. Its Vulkan driver (lavapipe) reads them right.
+fn refuse_software_gl_mips(device: &wgpu::Device) -> Result<()> {
+    let info = device.adapter_info();
+    if info.backend == wgpu::Backend::Gl && info.device_type == wgpu::DeviceType::Cpu {
+        return Err(Error::Gpu(format!(
+            "anti-aliasing is not available on {} through OpenGL (it reads mip levels wrongly): \
+             use its Vulkan driver (Debian/Ubuntu: mesa-vulkan-drivers), the CPU backend, or \
+             anti-aliasing off",
+            info.name
+        )));
+    }
+    Ok(())
 }
