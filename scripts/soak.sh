@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Soak test of a live conversion: an HTTP MPEG-TS stream served on 127.0.0.1 by the ffmpeg
+# Soak test of a live stream: an HTTP MPEG-TS stream served on 127.0.0.1 by the ffmpeg
 # CLI, its server killed (SIGKILL, mid-frame) and restarted every SOAK_PERIOD seconds, is
 # converted by `omnidewarp convert` for SOAK_SECONDS; then Ctrl-C (SIGINT) finalises it.
+# With SOAK_CLIENT=viewer it is played by `omniview --stats` instead (under Xvfb, on
+# SOAK_DISPLAY or a display of its own), then quit with its `q` key.
 #
-# Checks, each a failure (exit 1) when broken:
-# - memory: the converter's RSS in the last quarter of the run exceeds that of the first
+# Checks, each a failure (exit 1) when broken (for the viewer: memory, descriptors and
+# threads, the reconnect lines, frames shown after the last restart, exit 0 within 10 s):
+# - memory: the client's RSS in the last quarter of the run exceeds that of the first
 #   quarter (after a warm-up period) by at most SOAK_RSS_GROWTH_MIB (default 32 MiB);
 # - no leak per reconnect: open file descriptors and threads at the end ≤ those after the
 #   warm-up + 2;
@@ -13,11 +16,13 @@
 # - the output is finalised: exit status 130, ffprobe reads it, and its frames plus those
 #   dropped to keep up (`--realtime`) are ≥ 80 % of what the servers sent (their
 #   `-progress`): the input is read at the stream's pace, no queue grows behind it;
-# - the converter ends within 10 s of the signal.
+# - the client ends within 10 s of the signal.
 #
 # Usage: scripts/soak.sh                   (10 minutes, a restart a minute)
 #        SOAK_SECONDS=40 SOAK_PERIOD=10 scripts/soak.sh   (the CI variant, < 1 minute)
-# Env: OMNIDEWARP (the binary; default target/debug/omnidewarp, or $CARGO_TARGET_DIR's),
+#        SOAK_CLIENT=viewer scripts/soak.sh  (the viewer; needs Xvfb and xdotool)
+# Env: OMNIDEWARP / OMNIVIEW (the binary; default target/debug/omnidewarp or omniview, or
+#      $CARGO_TARGET_DIR's),
 #      SOAK_SECONDS, SOAK_PERIOD, SOAK_SAMPLE (RSS sampling, s, default 1),
 #      SOAK_RSS_GROWTH_MIB, SOAK_KEEP=1 (keep the work folder), SOAK_SIZE (output, 1024x256).
 set -euo pipefail
@@ -28,16 +33,27 @@ PERIOD=${SOAK_PERIOD:-60}
 SAMPLE=${SOAK_SAMPLE:-1}
 GROWTH_MIB=${SOAK_RSS_GROWTH_MIB:-32}
 SIZE=${SOAK_SIZE:-1024x256}
-BIN=${OMNIDEWARP:-${CARGO_TARGET_DIR:-target}/debug/omnidewarp}
-[ -x "$BIN" ] || { echo "soak: no binary at $BIN (cargo build --features cli,video, or set OMNIDEWARP)" >&2; exit 2; }
+CLIENT=${SOAK_CLIENT:-convert}
+case "$CLIENT" in
+convert) BIN=${OMNIDEWARP:-${CARGO_TARGET_DIR:-target}/debug/omnidewarp} ;;
+viewer)
+    BIN=${OMNIVIEW:-${CARGO_TARGET_DIR:-target}/debug/omniview}
+    command -v Xvfb >/dev/null && command -v xdotool >/dev/null ||
+        { echo "soak: the viewer's soak needs Xvfb and xdotool" >&2; exit 2; }
+    ;;
+*) echo "soak: SOAK_CLIENT is convert or viewer, not $CLIENT" >&2; exit 2 ;;
+esac
+[ -x "$BIN" ] || { echo "soak: no binary at $BIN (cargo build, or set OMNIDEWARP / OMNIVIEW)" >&2; exit 2; }
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { echo "soak: needs ffmpeg and ffprobe" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/omnidewarp-soak.XXXXXX")
 server=""
-converter=""
+client=""
+xvfb=""
 cleanup() {
     [ -n "$server" ] && kill -KILL "$server" 2>/dev/null || true
-    [ -n "$converter" ] && kill -KILL "$converter" 2>/dev/null || true
+    [ -n "$client" ] && kill -KILL "$client" 2>/dev/null || true
+    [ -n "$xvfb" ] && kill -TERM "$xvfb" 2>/dev/null || true
     wait 2>/dev/null || true
     if [ "${SOAK_KEEP:-0}" = 1 ]; then echo "soak: kept $work" >&2; else rm -rf "$work"; fi
 }
@@ -114,12 +130,31 @@ server_state() { # what the server process and the port are doing, for a failure
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+# The viewer's frames shown so far (its last `--stats` line), 0 for the converter.
+frames_shown() { grep -o 'frames=[0-9]*' "$work/stats.txt" 2>/dev/null | tail -1 | cut -d= -f2 | grep . || echo 0; }
+shown_at_restart=0
 
 restarts=0
 serve
-nice "$BIN" convert "$url" --calib "$work/calib.toml" -o "$work/soak.mkv" --band \
-    --size "$SIZE" --preset ultrafast --realtime 2>"$work/convert.log" &
-converter=$!
+if [ "$CLIENT" = convert ]; then
+    nice "$BIN" convert "$url" --calib "$work/calib.toml" -o "$work/soak.mkv" --band \
+        --size "$SIZE" --preset ultrafast --realtime 2>"$work/convert.log" &
+    client=$!
+else
+    if [ -z "${SOAK_DISPLAY:-}" ]; then
+        # A display of our own, its number picked by the server (-displayfd: atomically).
+        Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$work/display" >/dev/null 2>&1 &
+        xvfb=$!
+        for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
+        [ -s "$work/display" ] || { echo "soak: Xvfb did not start" >&2; exit 1; }
+        SOAK_DISPLAY=":$(tr -dc 0-9 <"$work/display")"
+    fi
+    mkdir -m 700 "$work/run"
+    DISPLAY=$SOAK_DISPLAY XDG_RUNTIME_DIR=$work/run OMNIVIEW_CONFIG_DIR=$work/config \
+        nice "$BIN" --reset --stats --size 640x360 "$url" --calib "$work/calib.toml" \
+        >"$work/stats.txt" 2>"$work/convert.log" &
+    client=$!
+fi
 
 start=$(date +%s.%N)
 elapsed() { awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
@@ -128,13 +163,14 @@ echo "t_s rss_kib fds threads" >"$work/samples.txt"
 while :; do
     t=$(elapsed)
     awk -v t="$t" -v e="$SECONDS_TOTAL" 'BEGIN { exit !(t >= e) }' && break
-    if ! kill -0 "$converter" 2>/dev/null; then
-        echo "soak: the converter ended early at ${t} s:" >&2
+    if ! kill -0 "$client" 2>/dev/null; then
+        echo "soak: the $CLIENT ended early at ${t} s:" >&2
         cat "$work/convert.log" >&2
         exit 1
     fi
-    echo "$t $(rss_kib "$converter") $(fds "$converter") $(threads "$converter")" >>"$work/samples.txt"
+    echo "$t $(rss_kib "$client") $(fds "$client") $(threads "$client")" >>"$work/samples.txt"
     if awk -v t="$t" -v r="$next_restart" 'BEGIN { exit !(t >= r) }'; then
+        shown_at_restart=$(frames_shown)
         kill -KILL "$server" 2>/dev/null || true
         wait "$server" 2>/dev/null || true
         serve
@@ -147,43 +183,60 @@ done
 # Let the last reconnection settle (one period after a restart would be too long for CI).
 sleep 3
 t_signal=$(date +%s.%N)
-kill -INT "$converter"
+if [ "$CLIENT" = convert ]; then
+    kill -INT "$client"
+    stop_with="SIGINT"
+else
+    win=$(DISPLAY=$SOAK_DISPLAY xdotool search --pid "$client" 2>/dev/null | head -1 || true)
+    [ -n "$win" ] || { echo "soak: no viewer window found" >&2; exit 1; }
+    DISPLAY=$SOAK_DISPLAY xdotool windowfocus --sync "$win" key q
+    stop_with="its q key"
+fi
 status=0
-for _ in $(seq 100); do kill -0 "$converter" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$converter" 2>/dev/null; then
-    echo "soak: the converter ignored SIGINT for 10 s" >&2
+for _ in $(seq 100); do kill -0 "$client" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$client" 2>/dev/null; then
+    echo "soak: the $CLIENT ignored $stop_with for 10 s" >&2
     exit 1
 fi
-wait "$converter" || status=$?
-converter=""
+wait "$client" || status=$?
+client=""
 stop_s=$(awk -v a="$t_signal" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 total_s=$(elapsed)
 
 fail=0
 problem() { echo "soak: FAIL: $*" >&2; fail=1; }
 
-[ "$status" = 130 ] || problem "exit status $status, not 130 (interrupted, finalised)"
-grep -q "interrupted; wrote" "$work/convert.log" || problem "no 'interrupted; wrote … finalised' line"
 grep -qi "panicked" "$work/convert.log" && problem "a panic"
-
 reconnected=$(grep -c "reconnected (attempt" "$work/convert.log" || true)
 [ "$reconnected" = "$restarts" ] || problem "$restarts restarts but $reconnected 'reconnected' lines"
 dups=$(grep -v " fps" "$work/convert.log" | uniq -d | wc -l)
 [ "$dups" = 0 ] || problem "$dups log lines printed twice in a row: $(grep -v ' fps' "$work/convert.log" | uniq -d | head -3)"
-last_count=$(grep -o '[0-9]* reconnects' "$work/convert.log" | tail -1 | awk '{ print $1 }' || true)
-[ -z "$last_count" ] || [ "$last_count" -le "$restarts" ] || problem "progress says $last_count reconnects for $restarts restarts"
+if [ "$CLIENT" = convert ]; then
+    [ "$status" = 130 ] || problem "exit status $status, not 130 (interrupted, finalised)"
+    grep -q "interrupted; wrote" "$work/convert.log" || problem "no 'interrupted; wrote … finalised' line"
+    last_count=$(grep -o '[0-9]* reconnects' "$work/convert.log" | tail -1 | awk '{ print $1 }' || true)
+    [ -z "$last_count" ] || [ "$last_count" -le "$restarts" ] || problem "progress says $last_count reconnects for $restarts restarts"
 
-frames=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
-    -of csv=p=0 "$work/soak.mkv" 2>/dev/null | tr -dc 0-9)
-frames=${frames:-0}
-dropped=$(grep -o '[0-9]* live frames dropped' "$work/convert.log" | tail -1 | awk '{ print $1 }' || true)
-dropped=${dropped:-0}
-# What the servers sent: the last `frame=` of each one's progress (a loaded machine may
-# encode the stream slower than 25 fps).
-expected=$(for f in "$work"/sent-*.txt; do grep '^frame=' "$f" | tail -1 | cut -d= -f2; done |
-    awk '{ n += $1 } END { print n + 0 }')
-awk -v f="$frames" -v d="$dropped" -v e="$expected" 'BEGIN { exit !(f + d >= 0.8 * e) }' ||
-    problem "$frames frames written + $dropped dropped, expected about $expected taken in"
+    frames=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
+        -of csv=p=0 "$work/soak.mkv" 2>/dev/null | tr -dc 0-9)
+    frames=${frames:-0}
+    dropped=$(grep -o '[0-9]* live frames dropped' "$work/convert.log" | tail -1 | awk '{ print $1 }' || true)
+    dropped=${dropped:-0}
+    # What the servers sent: the last `frame=` of each one's progress (a loaded machine may
+    # encode the stream slower than 25 fps).
+    expected=$(for f in "$work"/sent-*.txt; do grep '^frame=' "$f" | tail -1 | cut -d= -f2; done |
+        awk '{ n += $1 } END { print n + 0 }')
+    awk -v f="$frames" -v d="$dropped" -v e="$expected" 'BEGIN { exit !(f + d >= 0.8 * e) }' ||
+        problem "$frames frames written + $dropped dropped, expected about $expected taken in"
+    outcome="$frames frames written + $dropped dropped to keep up (the servers report $expected sent)"
+else
+    [ "$status" = 0 ] || problem "exit status $status after $stop_with, not 0"
+    frames=$(frames_shown)
+    [ "$frames" -gt "$shown_at_restart" ] ||
+        problem "no frame shown after the last restart ($shown_at_restart, then $frames)"
+    dropped=$(grep -o 'dropped=[0-9]*' "$work/stats.txt" | tail -1 | cut -d= -f2 || true)
+    outcome="$frames frames shown (${dropped:-0} dropped as late), $shown_at_restart at the last restart"
+fi
 
 # Memory: first quarter after a warm-up period vs the last quarter.
 read -r rss_base rss_end rss_max fds_base fds_end thr_base thr_end < <(awk \
@@ -201,11 +254,11 @@ growth_kib=$((rss_end - rss_base))
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo "soak: ${total_s} s, $restarts server restarts (SIGKILL) every $PERIOD s, $reconnected reconnects logged," \
-    "$frames frames written + $dropped dropped to keep up (the servers report $expected sent), RSS after warm-up $(mib "$rss_base") MiB, at the end" \
+    "$outcome, RSS after warm-up $(mib "$rss_base") MiB, at the end" \
     "$(mib "$rss_end") MiB, max $(mib "$rss_max") MiB (growth $((growth_kib / 1024)) MiB, bound $GROWTH_MIB)," \
-    "fds $fds_base → $fds_end, threads $thr_base → $thr_end, stopped ${stop_s} s after SIGINT, exit $status"
+    "fds $fds_base → $fds_end, threads $thr_base → $thr_end, stopped ${stop_s} s after $stop_with, exit $status"
 if [ "$fail" != 0 ]; then
-    echo "soak: the converter's log:" >&2
+    echo "soak: the $CLIENT's log:" >&2
     tail -20 "$work/convert.log" >&2
     exit 1
 fi

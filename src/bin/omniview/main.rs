@@ -24,6 +24,9 @@ fn main() -> std::process::ExitCode {
         omnidewarp::gpu::quiet_device_select_without_runtime_dir();
     }
     let args = args::Args::parse();
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -31,6 +34,26 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The library's warnings on stderr, one line each (a stream that reconnected, a device
+/// lost, a calibration stretched to the frame); its messages carry no credentials.
+struct StderrWarnings;
+
+static LOGGER: StderrWarnings = StderrWarnings;
+
+impl log::Log for StderrWarnings {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn && metadata.target().starts_with("omnidewarp")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("omniview: {}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 fn run(args: args::Args) -> Result<(), String> {
