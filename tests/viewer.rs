@@ -12,6 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/fake_v4l2.rs"]
+mod fake_v4l2;
+
 use omnidewarp::model::{Calibration, CameraModel, ProjectionKind, View, ViewRequest};
 use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameBuf, PixelFormat};
 
@@ -144,6 +147,15 @@ struct Viewer {
 
 impl Viewer {
     fn start(display: &Display, name: &str, args: &[&str]) -> Self {
+        Self::start_with_env(display, name, args, Vec::new())
+    }
+
+    fn start_with_env(
+        display: &Display,
+        name: &str,
+        args: &[&str],
+        env: Vec<(String, String)>,
+    ) -> Self {
         let out = temp_dir(name);
         let runtime = out.join("runtime");
         std::fs::create_dir_all(&runtime).unwrap();
@@ -168,6 +180,7 @@ impl Viewer {
             .env_remove("WAYLAND_DISPLAY")
             .env("XDG_RUNTIME_DIR", &runtime)
             .env("OMNIVIEW_CONFIG_DIR", out.join("config"))
+            .envs(env)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -1024,4 +1037,80 @@ fn without_a_graphics_adapter_it_says_in_one_line_what_to_install() {
         ours[0]
     );
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}
+
+/// A V4L2 camera (the LD_PRELOAD stand-in of `support/fake_v4l2.rs`, serving the ring
+/// sample) plays: frames keep coming and the first view is the CPU dewarp of its picture.
+#[test]
+fn a_v4l2_camera_plays() {
+    need("ffmpeg", "ffmpeg");
+    let display = Display::start();
+    let dir = temp_dir("v4l2-camera");
+    let picture = dir.join("ring.yuv");
+    let converted = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(asset(RING))
+        .args(["-pix_fmt", "yuv420p", "-f", "rawvideo"])
+        .arg(&picture)
+        .status()
+        .unwrap();
+    assert!(
+        converted.success(),
+        "ffmpeg could not make the camera's picture"
+    );
+    let env = fake_v4l2::camera_env(&dir, &picture, (1440, 1440));
+    let calib = asset(RING_CALIB).display().to_string();
+    let mut viewer = Viewer::start_with_env(
+        &display,
+        "v4l2",
+        &[fake_v4l2::DEVICE, "--calib", &calib],
+        env,
+    );
+    let first = viewer.wait_stats(0, "frames from the camera", |s| {
+        s.num("frames") >= 10.0 && s.get("status") == "playing"
+    });
+    let later = viewer.next_stats();
+    assert!(
+        later.num("frames") > first.num("frames"),
+        "the camera stopped"
+    );
+    let window = viewer.import("v4l2");
+    let expected = reference(
+        RING,
+        RING_CALIB,
+        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
+    );
+    let db = psnr(&window, &expected, VIEW_ROWS);
+    // The camera's picture went through 4:2:0 chroma: a little below a still's figure.
+    assert!(
+        db >= 30.0,
+        "camera view vs CPU dewarp of the still: {db:.1} dB"
+    );
+}
+
+/// The CI variant of `SOAK_CLIENT=viewer scripts/soak.sh`: the viewer plays a live stream
+/// for 40 s whose server is killed and restarted every 10 s — memory, descriptors and
+/// threads bounded, each reconnection logged once, frames shown after the last restart,
+/// `q` quits at once (the full run is 10 minutes, see BENCHMARKS.md).
+#[test]
+fn soak_short() {
+    need("ffmpeg", "ffmpeg");
+    let display = Display::start();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/soak.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .env("SOAK_CLIENT", "viewer")
+        .env("OMNIVIEW", BIN)
+        .env("SOAK_DISPLAY", format!(":{}", display.number))
+        .env("SOAK_SECONDS", "40")
+        .env("SOAK_PERIOD", "10")
+        .output()
+        .expect("bash runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success() && text.contains("soak: OK"), "{text}");
 }

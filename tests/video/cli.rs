@@ -334,3 +334,52 @@ fn paths_named_inside_an_input_are_never_written() {
         .collect();
     assert!(before == after, "files other than the output changed");
 }
+
+/// A V4L2 camera (the LD_PRELOAD stand-in of `fake_v4l2`: FFmpeg's video4linux2 input asks
+/// it as it would a driver, with MMAP streaming) converts like a live input, and each of its
+/// frames is the file's dewarp of the same picture, pixel for pixel.
+#[test]
+fn a_v4l2_camera_converts_like_the_picture_it_shows() {
+    let dir = setup("v4l2", 1);
+    let mut raw = ffmpeg();
+    raw.arg("-i")
+        .arg(dir.join("clip.mp4"))
+        .args(["-frames:v", "1", "-pix_fmt", "yuv420p", "-f", "rawvideo"])
+        .arg(dir.join("picture.yuv"));
+    run(raw);
+    let env = crate::fake_v4l2::camera_env(&dir.0, &dir.join("picture.yuv"), (240, 240));
+    let view = ["--calib", "calib.toml", "--band", "--size", "320x80"];
+    let camera = Command::new(env!("CARGO_BIN_EXE_omnidewarp"))
+        .args(["convert", crate::fake_v4l2::DEVICE, "--frames", "10"])
+        .args(view)
+        .args(["-o", "camera_%03d.png"])
+        .envs(env)
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+    assert!(camera.status.success(), "{}", stderr(&camera));
+    let file = omnidewarp(
+        &dir.0,
+        &[
+            &["convert", "clip.mp4"][..],
+            &view,
+            &["-o", "file_%03d.png"],
+        ]
+        .concat(),
+    );
+    assert!(file.status.success(), "{}", stderr(&file));
+    let expected = image::open(dir.join("file_001.png")).unwrap().to_rgb8();
+    for n in 1..=10 {
+        let frame = image::open(dir.0.join(format!("camera_{n:03}.png")))
+            .unwrap_or_else(|e| panic!("camera frame {n}: {e}"))
+            .to_rgb8();
+        assert!(
+            frame == expected,
+            "camera frame {n} differs from the file's"
+        );
+    }
+    assert!(
+        !dir.join("camera_011.png").exists(),
+        "--frames 10 wrote more"
+    );
+}

@@ -3,6 +3,7 @@
 //! | module | what |
 //! |---|---|
 //! | `common` | helpers: temporary folders, ffmpeg/ffprobe, calibrations, mirror clips, PSNR |
+//! | `fake_v4l2` | a V4L2 camera without a kernel driver (LD_PRELOAD), for `cli` |
 //! | `live` | every live server the network tests start on 127.0.0.1 |
 //! | `files` | files in and out, codecs, image sequences, camera paths, GPU, .mov metadata |
 //! | `damaged` | truncated, corrupt and cut inputs |
@@ -14,6 +15,8 @@
 #![cfg(feature = "video")]
 
 mod common;
+#[path = "../support/fake_v4l2.rs"]
+mod fake_v4l2;
 mod live;
 
 mod damaged;
