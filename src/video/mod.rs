@@ -13,6 +13,7 @@
 //! [`redact`]ed locations.
 
 mod calibrate;
+mod jpeg;
 mod metadata;
 mod options;
 mod path;
@@ -26,6 +27,7 @@ use std::sync::OnceLock;
 /// The camera path types, now in [`crate::model`]; re-exported here for one release.
 pub use crate::model::{CameraPath, Keyframe};
 pub use calibrate::detect_in_first_frame;
+pub use jpeg::jpeg_damage;
 pub use metadata::Spherical;
 pub use pipeline::{Limits, Progress, ProgressFn, VideoJob, VideoReport, convert};
 pub use source::{

@@ -119,7 +119,8 @@ const MAX_DECODED_BYTES: u64 = 1280 << 20;
 
 /// Reads an image, with limits on its file size, its sides and its decoded size. A JPEG
 /// whose entropy-coded data ends without the end-of-image marker (a file cut short) is
-/// decoded, but said in a one-line warning: the decoder greys out what is missing.
+/// decoded, but said in a one-line warning: the decoder greys out what is missing; so is
+/// one whose coded data FFmpeg's decoder finds damaged (`video::jpeg_damage`).
 pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
     use std::io::Read as _;
     let fail = |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: {e}", path.display()));
@@ -160,6 +161,15 @@ pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
             path.display(),
             100.0 * f64::from(missing) / f64::from(height)
         );
+    } else if format == Some(image::ImageFormat::Jpeg) {
+        #[cfg(feature = "video")]
+        if let Some(why) = omnidewarp::video::jpeg_damage(&bytes) {
+            log::warn!(
+                "{}: the JPEG's coded data is damaged (FFmpeg's decoder: {why}): parts of the \
+                 frame may be wrong",
+                path.display()
+            );
+        }
     }
     Ok(img)
 }

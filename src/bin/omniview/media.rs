@@ -287,7 +287,22 @@ impl Worker {
     }
 
     fn run_still(&self) {
-        let image = match image::open(&self.location) {
+        let decoded = std::fs::read(&self.location)
+            .map_err(image::ImageError::IoError)
+            .and_then(|bytes| {
+                let format = image::guess_format(&bytes)?;
+                if format == image::ImageFormat::Jpeg {
+                    if let Some(why) = video::jpeg_damage(&bytes) {
+                        eprintln!(
+                            "omniview: {}: the JPEG's coded data is damaged (FFmpeg's decoder: \
+                             {why}): parts of the frame may be wrong",
+                            self.label
+                        );
+                    }
+                }
+                image::load_from_memory_with_format(&bytes, format)
+            });
+        let image = match decoded {
             Ok(image) => image.to_rgba8(),
             Err(e) => return self.fail(format!("{}: {e}", self.label)),
         };
