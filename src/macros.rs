@@ -16,8 +16,7 @@ macro_rules! with_setters {
     };
 }
 
-/// For a field-less enum: `ALL` and `NAMES` (in declaration order, which `name()` relies
-/// on), `name()`, `Display` and `FromStr` (any case, `_` for `-`; an unknown name is an
+/// For a field-less enum: `ALL` and `NAMES` (in declaration order), `name()`, `Display` and `FromStr` (any case, `_` for `-`; an unknown name is an
 /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for `$what` listing the
 /// names). Variants are listed as `Variant = "name"`.
 macro_rules! names {
@@ -32,7 +31,9 @@ macro_rules! names {
             #[doc = concat!("The name, as in [`", stringify!($ty), "::NAMES`].")]
             #[must_use]
             pub fn name(self) -> &'static str {
-                Self::NAMES[self as usize]
+                match self {
+                    $(Self::$variant => $name),+
+                }
             }
         }
 

@@ -11,6 +11,9 @@ use crate::error::invalid;
 /// fixed-size uniform array.
 pub const MAX_PROFILE_KNOTS: usize = 16;
 
+/// What [`RadialProfile`]'s lookups read where a knot is missing (never, past `new`).
+const NAN_KNOT: (f64, f64) = (f64::NAN, f64::NAN);
+
 /// Elevation as a function of radius: piecewise linear through `(radius, elevation)` knots,
 /// radius strictly increasing, elevation strictly monotonic. The first and last knots are the
 /// ring's inner and outer edges.
@@ -38,12 +41,12 @@ impl RadialProfile {
                 return Err(invalid("profile", "elevation outside [-90°, 90°]"));
             }
         }
-        let rising = knots[1].1 > knots[0].1;
-        for w in knots.windows(2) {
-            if w[1].0 <= w[0].0 {
+        let rising = matches!(knots.as_slice(), [a, b, ..] if b.1 > a.1);
+        for (a, b) in knots.iter().zip(knots.iter().skip(1)) {
+            if b.0 <= a.0 {
                 return Err(invalid("profile", "radii must increase strictly"));
             }
-            if (w[1].1 > w[0].1) != rising || w[1].1 == w[0].1 {
+            if (b.1 > a.1) != rising || b.1 == a.1 {
                 return Err(invalid("profile", "elevations must be strictly monotonic"));
             }
         }
@@ -70,13 +73,36 @@ impl RadialProfile {
     /// Inner and outer radius.
     #[must_use]
     pub fn radius_range(&self) -> (f64, f64) {
-        (self.knots[0].0, self.knots[self.knots.len() - 1].0)
+        let (inner, outer) = self.ends();
+        (inner.0, outer.0)
     }
 
     /// Elevations at the inner and outer radius.
     #[must_use]
     pub fn elevation_ends(&self) -> (f64, f64) {
-        (self.knots[0].1, self.knots[self.knots.len() - 1].1)
+        let (inner, outer) = self.ends();
+        (inner.1, outer.1)
+    }
+
+    /// The first and the last knot (`new` keeps at least two; NaN knots otherwise).
+    fn ends(&self) -> ((f64, f64), (f64, f64)) {
+        match self.knots.as_slice() {
+            [first, .., last] => (*first, *last),
+            _ => (NAN_KNOT, NAN_KNOT),
+        }
+    }
+
+    /// The segment from knot `k - 1` to knot `k`, where `k` is the number of knots
+    /// `before` holds for, clamped to `1..len` (NaN knots without a segment).
+    fn segment(&self, before: impl FnMut(&(f64, f64)) -> bool) -> ((f64, f64), (f64, f64)) {
+        let k = self
+            .knots
+            .partition_point(before)
+            .clamp(1, self.knots.len().saturating_sub(1).max(1));
+        match self.knots.get(k - 1..=k) {
+            Some(&[a, b]) => (a, b),
+            _ => (NAN_KNOT, NAN_KNOT),
+        }
     }
 
     /// Elevation at radius `r`, `None` outside the ring. A radius a rounding error
@@ -89,11 +115,7 @@ impl RadialProfile {
             return None;
         }
         let r = r.clamp(r_in, r_out);
-        let k = self
-            .knots
-            .partition_point(|&(kr, _)| kr <= r)
-            .clamp(1, self.knots.len() - 1);
-        let ((r0, e0), (r1, e1)) = (self.knots[k - 1], self.knots[k]);
+        let ((r0, e0), (r1, e1)) = self.segment(|&(kr, _)| kr <= r);
         Some(e0 + (r - r0) * (e1 - e0) / (r1 - r0))
     }
 
@@ -109,11 +131,7 @@ impl RadialProfile {
             return None;
         }
         let e = e.clamp(lo, hi);
-        let k = self
-            .knots
-            .partition_point(|&(_, ke)| if rising { ke <= e } else { ke >= e })
-            .clamp(1, self.knots.len() - 1);
-        let ((r0, e0), (r1, e1)) = (self.knots[k - 1], self.knots[k]);
+        let ((r0, e0), (r1, e1)) = self.segment(|&(_, ke)| if rising { ke <= e } else { ke >= e });
         Some(r0 + (e - e0) * (r1 - r0) / (e1 - e0))
     }
 
@@ -121,12 +139,9 @@ impl RadialProfile {
     /// grids whose nodes may fall just outside the content).
     #[must_use]
     pub(crate) fn radius_extended(&self, e: f64) -> f64 {
-        let rising = self.knots[self.knots.len() - 1].1 > self.knots[0].1;
-        let k = self
-            .knots
-            .partition_point(|&(_, ke)| if rising { ke <= e } else { ke >= e })
-            .clamp(1, self.knots.len() - 1);
-        let ((r0, e0), (r1, e1)) = (self.knots[k - 1], self.knots[k]);
+        let (inner, outer) = self.ends();
+        let rising = outer.1 > inner.1;
+        let ((r0, e0), (r1, e1)) = self.segment(|&(_, ke)| if rising { ke <= e } else { ke >= e });
         r0 + (e - e0) * (r1 - r0) / (e1 - e0)
     }
 
