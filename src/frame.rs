@@ -235,9 +235,9 @@ impl<'a> Frame<'a> {
             data: &[],
             stride: 0,
         }; 3];
-        for (i, p) in planes.iter().enumerate() {
+        for (i, (slot, p)) in all.iter_mut().zip(planes).enumerate() {
             check_plane(format, i, (width, height), p.data.len(), p.stride)?;
-            all[i] = *p;
+            *slot = *p;
         }
         Ok(Self {
             format,
@@ -292,10 +292,13 @@ impl<'a> Frame<'a> {
 
     size_getters!();
 
-    /// Plane `index`.
+    /// Plane `index` (empty past the format's planes).
     #[must_use]
     pub fn plane(&self, index: usize) -> Plane<'a> {
-        self.planes[index]
+        self.planes.get(index).copied().unwrap_or(Plane {
+            data: &[],
+            stride: 0,
+        })
     }
 
     /// YUV colour description (ignored for RGB and grey frames).
@@ -365,7 +368,11 @@ impl<'a> PlaneMut<'a> {
         if y >= self.rows {
             return &mut [];
         }
-        &mut self.data[y * self.stride..][..self.row_bytes]
+        let (start, row_bytes) = (y * self.stride, self.row_bytes);
+        self.data
+            .get_mut(start..)
+            .and_then(|row| row.get_mut(..row_bytes))
+            .unwrap_or_default()
     }
 
     /// The rows' pixel bytes (no padding), top to bottom.
@@ -374,7 +381,7 @@ impl<'a> PlaneMut<'a> {
         self.data
             .chunks_mut(stride)
             .take(self.rows)
-            .map(move |row| &mut row[..row_bytes])
+            .map(move |row| row.get_mut(..row_bytes).unwrap_or_default())
     }
 }
 
@@ -401,8 +408,8 @@ impl<'a> FrameMut<'a> {
         let mut all: [PlaneMut<'a>; 3] = Default::default();
         let mut count = 0;
         for plane in planes {
-            if count < 3 {
-                all[count] = plane;
+            if let Some(slot) = all.get_mut(count) {
+                *slot = plane;
             }
             count += 1;
         }
@@ -440,7 +447,8 @@ impl<'a> FrameMut<'a> {
 
     /// The planes (as many as the format has), for writing.
     pub fn planes_mut(&mut self) -> &mut [PlaneMut<'a>] {
-        &mut self.planes[..self.format.plane_count()]
+        let count = self.format.plane_count();
+        self.planes.get_mut(..count).unwrap_or_default()
     }
 }
 
@@ -475,21 +483,20 @@ impl FrameBuf {
     pub fn new(format: PixelFormat, width: u32, height: u32) -> Result<Self> {
         check_size(width, height)?;
         let mut bounds = [0; 4];
-        for k in 0..3 {
+        let mut end = 0;
+        for (k, bound) in bounds.iter_mut().skip(1).enumerate() {
             let (w, h, c) = format.plane_shape(k, width, height);
-            let size = if k < format.plane_count() {
-                w as usize * c * h as usize
-            } else {
-                0
-            };
-            bounds[k + 1] = bounds[k] + size;
+            if k < format.plane_count() {
+                end += w as usize * c * h as usize;
+            }
+            *bound = end;
         }
         Ok(Self {
             format,
             width,
             height,
             color: YuvColor::default(),
-            data: vec![0; bounds[3]],
+            data: vec![0; end],
             bounds,
         })
     }
@@ -516,8 +523,8 @@ impl FrameBuf {
     /// The bytes of plane `index`, rows packed (empty for a plane the format lacks).
     #[must_use]
     pub fn plane(&self, index: usize) -> &[u8] {
-        match index {
-            0..3 => &self.data[self.bounds[index]..self.bounds[index + 1]],
+        match self.bounds.windows(2).nth(index) {
+            Some(&[start, end]) => self.data.get(start..end).unwrap_or_default(),
             _ => &[],
         }
     }
@@ -554,9 +561,14 @@ impl FrameBuf {
         let (format, width, height) = (self.format, self.width, self.height);
         let mut planes: [PlaneMut<'_>; 3] = Default::default();
         let mut rest = self.data.as_mut_slice();
-        for (k, plane) in planes.iter_mut().enumerate().take(format.plane_count()) {
+        let [b0, b1, b2, b3] = self.bounds;
+        let sizes = [b1 - b0, b2 - b1, b3 - b2];
+        for (k, (plane, size)) in planes.iter_mut().zip(sizes).enumerate() {
+            if k >= format.plane_count() {
+                break;
+            }
             let (w, h, c) = format.plane_shape(k, width, height);
-            let (data, tail) = rest.split_at_mut(self.bounds[k + 1] - self.bounds[k]);
+            let (data, tail) = rest.split_at_mut(size);
             let row_bytes = w as usize * c;
             *plane = PlaneMut {
                 data,

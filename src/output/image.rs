@@ -5,7 +5,7 @@ use std::path::Path;
 use image::{DynamicImage, ImageFormat};
 
 use super::AtomicFile;
-use crate::frame::{Frame, PixelFormat};
+use crate::frame::{Frame, PixelFormat, Plane};
 use crate::{Error, Result};
 
 /// A copy of `frame` as an `image` buffer: RGBA8, RGB8 and grey as they are; I420 and NV12
@@ -18,7 +18,10 @@ pub fn frame_to_image(frame: &Frame<'_>) -> Result<DynamicImage> {
         let row = w as usize * c;
         let mut out = Vec::with_capacity(row * h as usize);
         for y in 0..h as usize {
-            out.extend_from_slice(&p.data[y * p.stride..y * p.stride + row]);
+            // A frame's planes hold their rows (`Frame::new` checks); a short one fails below.
+            if let Some(bytes) = p.data.get(y * p.stride..y * p.stride + row) {
+                out.extend_from_slice(bytes);
+            }
         }
         out
     };
@@ -65,23 +68,24 @@ fn yuv_to_rgb(frame: &Frame<'_>) -> Vec<u8> {
     let nv12 = frame.format() == PixelFormat::Nv12;
     let (yp, up) = (frame.plane(0), frame.plane(1));
     let vp = if nv12 { up } else { frame.plane(2) };
+    // A frame's planes hold their pixels (`Frame::new` checks); a missing byte reads 0.
+    let at = |p: Plane<'_>, i: usize| p.data.get(i).copied().unwrap_or(0);
     let mut out = vec![0u8; w * h * 3];
-    for y in 0..h {
-        for x in 0..w {
-            let luma = f32::from(yp.data[y * yp.stride + x]);
-            let (u, v) = if nv12 {
-                let i = (y / 2) * up.stride + (x / 2) * 2;
-                (up.data[i], up.data[i + 1])
-            } else {
-                (
-                    up.data[(y / 2) * up.stride + x / 2],
-                    vp.data[(y / 2) * vp.stride + x / 2],
-                )
-            };
-            let rgb = color.to_rgb(luma, f32::from(u), f32::from(v));
-            for (c, value) in rgb.into_iter().enumerate() {
-                out[(y * w + x) * 3 + c] = value.round().clamp(0.0, 255.0) as u8;
-            }
+    for (i, pixel) in out.chunks_exact_mut(3).enumerate() {
+        let (y, x) = (i / w, i % w);
+        let luma = f32::from(at(yp, y * yp.stride + x));
+        let (u, v) = if nv12 {
+            let i = (y / 2) * up.stride + (x / 2) * 2;
+            (at(up, i), at(up, i + 1))
+        } else {
+            (
+                at(up, (y / 2) * up.stride + x / 2),
+                at(vp, (y / 2) * vp.stride + x / 2),
+            )
+        };
+        let rgb = color.to_rgb(luma, f32::from(u), f32::from(v));
+        for (byte, value) in pixel.iter_mut().zip(rgb) {
+            *byte = value.round().clamp(0.0, 255.0) as u8;
         }
     }
     out
