@@ -269,11 +269,11 @@ impl ModelConfig {
                 out.e = f(lens.e);
                 out.pol_count = lens.pol.len().min(MAX_POL) as u32;
                 out.invpol_count = lens.invpol.len().min(MAX_INVPOL) as u32;
-                for (k, &a) in lens.pol.iter().take(MAX_POL).enumerate() {
-                    out.pol[k / 4][k % 4] = f(a);
+                for (slot, &a) in out.pol.iter_mut().flatten().zip(&lens.pol) {
+                    *slot = f(a);
                 }
-                for (k, &a) in lens.invpol.iter().take(MAX_INVPOL).enumerate() {
-                    out.invpol[k / 4][k % 4] = f(a);
+                for (slot, &a) in out.invpol.iter_mut().flatten().zip(&lens.invpol) {
+                    *slot = f(a);
                 }
                 Some(mount)
             }

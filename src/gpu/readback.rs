@@ -92,7 +92,7 @@ impl Readback {
                 .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
             let (w, padded) = (self.row_bytes as usize, self.padded_row as usize);
             for (j, chunk) in data.chunks(padded).take(self.size.1 as usize).enumerate() {
-                row(j, &chunk[..w]);
+                row(j, chunk.get(..w).unwrap_or(chunk));
             }
         }
         self.buffer.unmap();
@@ -162,12 +162,15 @@ pub fn read_texture(
     let mut frame = FrameBuf::new(format, texture.width(), texture.height())?;
     {
         let mut out = frame.frame_mut();
-        let plane = &mut out.planes_mut()[0];
+        let Some(plane) = out.planes_mut().first_mut() else {
+            return Err(internal("a frame has a plane"));
+        };
         read_level(device, queue, texture, 0, |j, row| {
-            let dst = &mut plane.row_mut(j)[..row.len()];
-            dst.copy_from_slice(row);
-            if bgra {
-                dst.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
+            if let Some(dst) = plane.row_mut(j).get_mut(..row.len()) {
+                dst.copy_from_slice(row);
+                if bgra {
+                    dst.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
+                }
             }
         })?;
     }
@@ -209,16 +212,16 @@ impl GpuDewarper {
                 return Err(internal("I420 has three planes"));
             };
             luma.read(&self.device, |j, row| {
-                y.row_mut(j)[..row.len()].copy_from_slice(row);
+                if let Some(dst) = y.row_mut(j).get_mut(..row.len()) {
+                    dst.copy_from_slice(row);
+                }
             })?;
             chroma.read(&self.device, |j, row| {
-                let (u_row, v_row) = (
-                    &mut u.row_mut(j)[..row.len() / 2],
-                    &mut v.row_mut(j)[..row.len() / 2],
-                );
+                let (u_row, v_row) = (u.row_mut(j), v.row_mut(j));
                 for ((pair, u), v) in row.chunks_exact(2).zip(u_row).zip(v_row) {
-                    *u = pair[0];
-                    *v = pair[1];
+                    if let &[pu, pv] = pair {
+                        (*u, *v) = (pu, pv);
+                    }
                 }
             })
         })

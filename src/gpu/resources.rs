@@ -2,6 +2,7 @@
 //! output texture and its readback buffer.
 
 use super::draw::render_pass;
+use super::internal;
 use super::pipelines::Pipelines;
 use super::readback::Readback;
 use crate::Result;
@@ -57,7 +58,9 @@ impl PlaneTexture {
                 })
             })
             .collect();
-        let mip_groups = level_views[..level_views.len() - 1]
+        let mip_groups = level_views
+            .split_last()
+            .map_or(&[][..], |(_, coarser)| coarser)
             .iter()
             .map(|v| {
                 device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -87,11 +90,11 @@ impl PlaneTexture {
         encoder: &mut wgpu::CommandEncoder,
     ) -> Result<()> {
         let pipeline = pipelines.mip(device, self.texture.format())?;
-        for (k, group) in self.mip_groups.iter().enumerate() {
+        for (group, target) in self.mip_groups.iter().zip(self.level_views.iter().skip(1)) {
             let mut pass = render_pass(
                 encoder,
                 "omnidewarp mipmap",
-                &self.level_views[k + 1],
+                target,
                 wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
             );
             pass.set_pipeline(pipeline);
@@ -151,9 +154,13 @@ impl Output {
 
     /// [`Output::read`] into an RGBA8 frame of the output's size.
     pub fn read_into(&self, device: &wgpu::Device, dst: &mut FrameMut<'_>) -> Result<()> {
-        let plane = &mut dst.planes_mut()[0];
+        let Some(plane) = dst.planes_mut().first_mut() else {
+            return Err(internal("a frame has a plane"));
+        };
         self.read(device, |j, row| {
-            plane.row_mut(j)[..row.len()].copy_from_slice(row);
+            if let Some(dst) = plane.row_mut(j).get_mut(..row.len()) {
+                dst.copy_from_slice(row);
+            }
         })
     }
 }

@@ -171,9 +171,12 @@ impl GpuDewarper {
                 let Some(source) = &self.source else {
                     return Err(internal("own_source just made it"));
                 };
+                let (Some(texture), Some(data)) = (source.planes.get(k), data.get(..needed)) else {
+                    return Err(internal("a plane texture per checked frame plane"));
+                };
                 self.queue.write_texture(
-                    source.planes[k].texture.as_image_copy(),
-                    &data[..needed],
+                    texture.texture.as_image_copy(),
+                    data,
                     wgpu::TexelCopyBufferLayout {
                         offset: 0,
                         bytes_per_row: Some(stride as u32),
@@ -247,10 +250,13 @@ impl GpuDewarper {
                 let Some(source) = &mut self.source else {
                     return Err(internal("own_source just made it"));
                 };
+                let Some(plane) = source.planes.first() else {
+                    return Err(internal("own_source made a plane"));
+                };
                 let mut encoder = self.device.create_command_encoder(&Default::default());
                 encoder.copy_texture_to_texture(
                     texture.as_image_copy(),
-                    source.planes[0].texture.as_image_copy(),
+                    plane.texture.as_image_copy(),
                     texture.size(),
                 );
                 self.queue.submit([encoder.finish()]);
@@ -317,10 +323,12 @@ fn expand_rgb(out: &mut Vec<u8>, data: &[u8], stride: usize, (w, h): (u32, u32))
     let (w, h) = (w as usize, h as usize);
     out.resize(w * h * 4, 0);
     for (j, row) in out.chunks_exact_mut(w * 4).enumerate().take(h) {
-        let src = &data[j * stride..j * stride + w * 3];
+        // A checked frame's plane holds its rows; a missing one stays as it was.
+        let src = data.get(j * stride..j * stride + w * 3).unwrap_or_default();
         for (o, i) in row.chunks_exact_mut(4).zip(src.chunks_exact(3)) {
-            o[..3].copy_from_slice(i);
-            o[3] = 255;
+            if let ([r, g, b, a], &[ir, ig, ib]) = (o, i) {
+                (*r, *g, *b, *a) = (ir, ig, ib, 255);
+            }
         }
     }
 }
