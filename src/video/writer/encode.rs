@@ -296,8 +296,15 @@ impl Encoded {
             let stride = self.frame.stride(plane);
             let dst = self.frame.data_mut(plane);
             for row in 0..h as usize {
-                let from = &s.data[row * s.stride..row * s.stride + w as usize];
-                dst[row * stride..row * stride + w as usize].copy_from_slice(from);
+                let from = s.data.get(row * s.stride..row * s.stride + w as usize);
+                let to = dst.get_mut(row * stride..row * stride + w as usize);
+                // `VideoWriter::write` checked the frame: I420 of the encoder's size.
+                let (Some(from), Some(to)) = (from, to) else {
+                    return Err(Error::Video(format!(
+                        "{name}: plane {plane} row {row} does not fit the encoder's frame"
+                    )));
+                };
+                to.copy_from_slice(from);
             }
         }
         let tb = f64::from(self.encoder_tb.numerator()) / f64::from(self.encoder_tb.denominator());
