@@ -31,7 +31,8 @@ pub(super) struct CircleRays<'a> {
 /// though, only counts rays whose strongest edge is on the circle), weighted by
 /// Tukey's biweight with each circle's scale from its median absolute residual, and the
 /// fit iterated (IRLS, Gauss-Newton steps). With `fixed_center` only the radii move.
-/// `None` when a circle has fewer than 8 significant edges or the fit degenerates.
+/// `None` when a circle has fewer than 8 significant edges, there are more than two
+/// circles, or the fit degenerates.
 pub(super) fn fit_concentric(
     center: DVec2,
     circles: &[CircleRays<'_>],
@@ -58,7 +59,7 @@ pub(super) fn fit_concentric(
                 .collect()
         })
         .collect();
-    if groups.iter().any(|g| g.len() < 8) {
+    if groups.len() > 2 || groups.iter().any(|g| g.len() < 8) {
         return None;
     }
     let mut radii: Vec<f64> = circles.iter().map(|c| c.radius).collect();
@@ -74,9 +75,9 @@ pub(super) fn fit_concentric(
     for _ in 0..12 {
         let mut jtj = [[0.0f64; 4]; 4];
         let mut jtr = [0.0f64; 4];
-        for (g, rays) in groups.iter().enumerate() {
+        for (g, (rays, &radius)) in groups.iter().zip(&radii).enumerate() {
             let chosen: Vec<(DVec2, f64)> =
-                rays.iter().map(|pts| nearest(pts, c, radii[g])).collect();
+                rays.iter().map(|pts| nearest(pts, c, radius)).collect();
             let mut abs: Vec<f64> = chosen.iter().map(|(_, e)| e.abs()).collect();
             let k = 4.685 * (1.4826 * median(&mut abs)).max(0.25 * tolerance);
             for (p, e) in &chosen {
@@ -90,11 +91,13 @@ pub(super) fn fit_concentric(
                 let mut j = [0.0f64; 4];
                 j[0] = -v.x / d;
                 j[1] = -v.y / d;
-                j[2 + g] = -1.0;
-                for a in 0..n {
-                    jtr[a] += wgt * j[a] * e;
-                    for b in 0..n {
-                        jtj[a][b] += wgt * j[a] * j[b];
+                if let Some(jr) = j.get_mut(2 + g) {
+                    *jr = -1.0;
+                }
+                for ((row, r), &ja) in jtj.iter_mut().zip(&mut jtr).zip(&j).take(n) {
+                    *r += wgt * ja * e;
+                    for (cell, &jb) in row.iter_mut().zip(&j).take(n) {
+                        *cell += wgt * ja * jb;
                     }
                 }
             }
@@ -102,19 +105,21 @@ pub(super) fn fit_concentric(
         let step = if fixed_center {
             // Radii only: each is its own 1×1 system.
             let mut step = [0.0f64; 4];
-            for g in 0..groups.len() {
-                if jtj[2 + g][2 + g] <= 0.0 {
+            let radii_rows = step.iter_mut().zip(jtj.iter().zip(&jtr)).enumerate();
+            for (k, (s, (row, &r))) in radii_rows.take(n).skip(2) {
+                let diagonal = row.get(k).copied().unwrap_or(0.0);
+                if diagonal <= 0.0 {
                     return None;
                 }
-                step[2 + g] = jtr[2 + g] / jtj[2 + g][2 + g];
+                *s = r / diagonal;
             }
             step
         } else {
             solve(jtj, jtr, n)?
         };
         c -= DVec2::new(step[0], step[1]);
-        for (g, r) in radii.iter_mut().enumerate() {
-            *r -= step[2 + g];
+        for (r, s) in radii.iter_mut().zip(step.iter().skip(2)) {
+            *r -= s;
             if !(r.is_finite() && *r > 0.0) {
                 return None;
             }
@@ -134,7 +139,10 @@ pub(super) fn fit_concentric(
                 // circle: choosing among several edges would find one by chance.
                 let inliers = rays
                     .iter()
-                    .filter(|pts| (pts[0].distance(c) - r).abs() <= tolerance)
+                    .filter(|pts| {
+                        pts.first()
+                            .is_some_and(|p| (p.distance(c) - r).abs() <= tolerance)
+                    })
                     .count();
                 CircleFit {
                     center: c,
@@ -150,26 +158,46 @@ pub(super) fn fit_concentric(
 /// Solves the `n × n` (n ≤ 4) system `a · x = b` by Gaussian elimination with partial
 /// pivoting, `None` when singular.
 pub(super) fn solve(mut a: [[f64; 4]; 4], mut b: [f64; 4], n: usize) -> Option<[f64; 4]> {
+    let n = n.min(4);
+    let at = |row: &[f64; 4], col: usize| row.get(col).copied().unwrap_or(0.0);
     for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-12 {
+        let (pivot, size) = a
+            .iter()
+            .enumerate()
+            .take(n)
+            .skip(col)
+            .map(|(i, row)| (i, at(row, col).abs()))
+            .max_by(|x, y| x.1.total_cmp(&y.1))?;
+        if size < 1e-12 {
             return None;
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
-            let pivot_row = a[col];
-            for (v, p) in a[row][col..n].iter_mut().zip(&pivot_row[col..n]) {
+        let (done, below) = a.split_at_mut(col + 1);
+        let (b_done, b_below) = b.split_at_mut(col + 1);
+        let (Some(pivot_row), Some(&b_pivot)) = (done.last(), b_done.last()) else {
+            return None;
+        };
+        for (row, b_row) in below.iter_mut().zip(b_below).take(n - col - 1) {
+            let f = at(row, col) / at(pivot_row, col);
+            for (v, p) in row.iter_mut().zip(pivot_row).take(n).skip(col) {
                 *v -= f * p;
             }
-            b[row] -= f * b[col];
+            *b_row -= f * b_pivot;
         }
     }
     let mut x = [0.0f64; 4];
-    for row in (0..n).rev() {
-        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - s) / a[row][row];
+    for (row, (a_row, &b_row)) in a.iter().zip(&b).enumerate().take(n).rev() {
+        let s: f64 = a_row
+            .iter()
+            .zip(&x)
+            .take(n)
+            .skip(row + 1)
+            .map(|(a, x)| a * x)
+            .sum();
+        if let Some(x_row) = x.get_mut(row) {
+            *x_row = (b_row - s) / at(a_row, row);
+        }
     }
     Some(x)
 }

@@ -24,19 +24,24 @@ pub(super) fn edges(img: &Gray) -> Vec<Edge> {
     let mut gx = vec![0.0f32; w * h];
     let mut gy = vec![0.0f32; w * h];
     let mut mag = vec![0.0f32; w * h];
+    // Every index below is within the image (x, y stay a pixel or two off the border).
+    let at = |v: &[f32], i: usize| v.get(i).copied().unwrap_or(0.0);
     for y in 1..h - 1 {
         for x in 1..w - 1 {
             let p = |dx: isize, dy: isize| {
-                img.px[(y as isize + dy) as usize * w + (x as isize + dx) as usize]
+                at(
+                    &img.px,
+                    (y as isize + dy) as usize * w + (x as isize + dx) as usize,
+                )
             };
             let sx =
                 (p(1, -1) + 2.0 * p(1, 0) + p(1, 1) - p(-1, -1) - 2.0 * p(-1, 0) - p(-1, 1)) / 8.0;
             let sy =
                 (p(-1, 1) + 2.0 * p(0, 1) + p(1, 1) - p(-1, -1) - 2.0 * p(0, -1) - p(1, -1)) / 8.0;
             let i = y * w + x;
-            gx[i] = sx;
-            gy[i] = sy;
-            mag[i] = sx.hypot(sy);
+            if let (Some(gx), Some(gy), Some(m)) = (gx.get_mut(i), gy.get_mut(i), mag.get_mut(i)) {
+                (*gx, *gy, *m) = (sx, sy, sx.hypot(sy));
+            }
         }
     }
     let mut sorted: Vec<f32> = mag.iter().copied().filter(|&m| m > 0.0).collect();
@@ -50,15 +55,21 @@ pub(super) fn edges(img: &Gray) -> Vec<Edge> {
     for y in 2..h - 2 {
         for x in 2..w - 2 {
             let i = y * w + x;
-            let m = mag[i];
+            let m = at(&mag, i);
             if m < threshold {
                 continue;
             }
-            let (nx, ny) = (gx[i] / m, gy[i] / m);
+            let (nx, ny) = (at(&gx, i) / m, at(&gy, i) / m);
             // Neighbour along the gradient, quantised to 8 directions.
             let (dx, dy) = (nx.round() as isize, ny.round() as isize);
-            let a = mag[(y as isize + dy) as usize * w + (x as isize + dx) as usize];
-            let b = mag[(y as isize - dy) as usize * w + (x as isize - dx) as usize];
+            let a = at(
+                &mag,
+                (y as isize + dy) as usize * w + (x as isize + dx) as usize,
+            );
+            let b = at(
+                &mag,
+                (y as isize - dy) as usize * w + (x as isize - dx) as usize,
+            );
             if m >= a && m > b {
                 out.push(Edge {
                     x: x as f32,
@@ -108,7 +119,9 @@ pub(super) fn centre_candidates(img: &Gray, edges: &[Edge]) -> Vec<Candidate> {
                 if cx >= 0.0 && cy >= 0.0 {
                     let (ix, iy) = (cx as usize, cy as usize);
                     if ix < nx && iy < ny {
-                        acc[b * plane + iy * nx + ix] += 1.0;
+                        if let Some(votes) = acc.get_mut(b * plane + iy * nx + ix) {
+                            *votes += 1.0;
+                        }
                     }
                 }
             }
@@ -117,8 +130,7 @@ pub(super) fn centre_candidates(img: &Gray, edges: &[Edge]) -> Vec<Candidate> {
     let acc = box3(&acc, nx, ny, nr);
     // Score of each (x, y): the best radius' votes above that radius' typical level.
     let mut score = vec![f32::MIN; plane];
-    for b in 0..nr {
-        let layer = &acc[b * plane..(b + 1) * plane];
+    for layer in acc.chunks_exact(plane.max(1)) {
         let step = (layer.len() / 2048).max(1);
         let mut sorted: Vec<f32> = layer.iter().step_by(step).copied().collect();
         let mid = sorted.len() / 2;
@@ -127,8 +139,9 @@ pub(super) fn centre_candidates(img: &Gray, edges: &[Edge]) -> Vec<Candidate> {
             *s = s.max(v - typical);
         }
     }
-    let mut order: Vec<usize> = (0..plane).filter(|&i| score[i] > 0.0).collect();
-    order.sort_unstable_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let score_at = |i: usize| score.get(i).copied().unwrap_or(f32::MIN);
+    let mut order: Vec<usize> = (0..plane).filter(|&i| score_at(i) > 0.0).collect();
+    order.sort_unstable_by(|&a, &b| score_at(b).total_cmp(&score_at(a)));
     let suppress = (0.08 * w.min(h) / cell).max(1.5);
     let mut picked: Vec<(usize, usize)> = Vec::new();
     for i in order {
@@ -154,7 +167,7 @@ pub(super) fn centre_candidates(img: &Gray, edges: &[Edge]) -> Vec<Candidate> {
                     if x < 0 || y < 0 || x >= nx as isize || y >= ny as isize {
                         continue;
                     }
-                    let s = f64::from(score[y as usize * nx + x as usize].max(0.0));
+                    let s = f64::from(score_at(y as usize * nx + x as usize).max(0.0));
                     sx += s * x as f64;
                     sy += s * y as f64;
                     sw += s;
@@ -187,7 +200,7 @@ pub(super) fn box3(v: &[f32], nx: usize, ny: usize, nr: usize) -> Vec<f32> {
         for (x, d) in dst.iter_mut().enumerate() {
             let lo = x.saturating_sub(1);
             let hi = (x + 2).min(nx);
-            *d = src[lo..hi].iter().sum();
+            *d = src.get(lo..hi).unwrap_or_default().iter().sum();
         }
     }
     // Along y and r: whole rows (planes) at a time.
@@ -195,10 +208,13 @@ pub(super) fn box3(v: &[f32], nx: usize, ny: usize, nr: usize) -> Vec<f32> {
         a.iter_mut().for_each(|v| *v = 0.0);
         let block = stride * n;
         for (src, dst) in b.chunks_exact(block).zip(a.chunks_exact_mut(block)) {
-            for k in 0..n {
-                let out = &mut dst[k * stride..(k + 1) * stride];
-                for j in k.saturating_sub(1)..(k + 2).min(n) {
-                    for (o, s) in out.iter_mut().zip(&src[j * stride..(j + 1) * stride]) {
+            for (k, out) in dst.chunks_exact_mut(stride).enumerate() {
+                let near = src
+                    .chunks_exact(stride)
+                    .take(k + 2)
+                    .skip(k.saturating_sub(1));
+                for src_row in near {
+                    for (o, s) in out.iter_mut().zip(src_row) {
                         *o += s;
                     }
                 }

@@ -61,13 +61,17 @@ impl Sampler for Luma<'_> {
 
     #[inline]
     fn at(&self, x: usize, y: usize) -> f32 {
+        // Samplers read inside `size()`, which the frame's checked plane holds.
         let i = y * self.stride + x * self.channels;
         if self.channels == 1 {
-            f32::from(self.data[i])
+            self.data.get(i).map_or(0.0, |&v| f32::from(v))
         } else {
-            0.299 * f32::from(self.data[i])
-                + 0.587 * f32::from(self.data[i + 1])
-                + 0.114 * f32::from(self.data[i + 2])
+            match self.data.get(i..i + 3) {
+                Some(&[r, g, b]) => {
+                    0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)
+                }
+                _ => 0.0,
+            }
         }
     }
 }
@@ -87,7 +91,7 @@ impl Sampler for Gray {
 
     #[inline]
     fn at(&self, x: usize, y: usize) -> f32 {
-        self.px[y * self.w + x]
+        self.px.get(y * self.w + x).copied().unwrap_or(0.0)
     }
 }
 
@@ -97,23 +101,25 @@ impl Gray {
         const K: [f32; 5] = [1.0 / 16.0, 4.0 / 16.0, 6.0 / 16.0, 4.0 / 16.0, 1.0 / 16.0];
         let (w, h) = (self.w, self.h);
         let mut tmp = vec![0.0f32; w * h];
-        for y in 0..h {
-            let row = &self.px[y * w..(y + 1) * w];
-            for x in 0..w {
+        for (row, out) in self
+            .px
+            .chunks_exact(w.max(1))
+            .zip(tmp.chunks_exact_mut(w.max(1)))
+        {
+            for (x, o) in out.iter_mut().enumerate() {
                 let mut s = 0.0;
                 for (k, &kv) in K.iter().enumerate() {
                     let xx = (x + k).saturating_sub(2).min(w - 1);
-                    s += kv * row[xx];
+                    s += kv * row.get(xx).copied().unwrap_or(0.0);
                 }
-                tmp[y * w + x] = s;
+                *o = s;
             }
         }
         let mut px = vec![0.0f32; w * h];
-        for y in 0..h {
+        for (y, dst) in px.chunks_exact_mut(w.max(1)).enumerate() {
             for (k, &kv) in K.iter().enumerate() {
                 let yy = (y + k).saturating_sub(2).min(h - 1);
-                let src = &tmp[yy * w..(yy + 1) * w];
-                let dst = &mut px[y * w..(y + 1) * w];
+                let src = tmp.get(yy * w..(yy + 1) * w).unwrap_or_default();
                 for (d, s) in dst.iter_mut().zip(src) {
                     *d += kv * s;
                 }
@@ -129,8 +135,7 @@ pub(super) fn downscale(luma: &Luma<'_>, factor: usize) -> Gray {
     let (w, h) = (luma.width / factor, luma.height / factor);
     let mut px = vec![0.0f32; w * h];
     let norm = 1.0 / (factor * factor) as f32;
-    for y in 0..h {
-        let out = &mut px[y * w..(y + 1) * w];
+    for (y, out) in px.chunks_exact_mut(w.max(1)).enumerate() {
         for sy in y * factor..(y + 1) * factor {
             for (x, o) in out.iter_mut().enumerate() {
                 let mut s = 0.0;

@@ -40,7 +40,10 @@ impl Polar {
         let mut smooth = vec![f32::NAN; total];
         let mut deriv = vec![f32::NAN; angles * n];
         let mut value = vec![f32::NAN; angles * n];
-        for a in 0..angles {
+        let rows = deriv
+            .chunks_exact_mut(n.max(1))
+            .zip(value.chunks_exact_mut(n.max(1)));
+        for (a, (deriv_row, value_row)) in rows.enumerate() {
             let t = std::f64::consts::TAU * a as f64 / angles as f64;
             let (s, c) = t.sin_cos();
             for (i, v) in raw.iter_mut().enumerate() {
@@ -52,19 +55,27 @@ impl Polar {
                         .unwrap_or(f32::NAN)
                 };
             }
-            for i in radius..total - radius {
+            // smooth[i], radius <= i < total - radius, from raw[i - radius ..= i + radius].
+            for (s, window) in smooth
+                .iter_mut()
+                .skip(radius)
+                .zip(raw.windows(kernel.len()))
+            {
                 let mut acc = 0.0;
-                for (k, &kv) in kernel.iter().enumerate() {
-                    acc += kv * raw[i + k - radius];
+                for (&kv, &v) in kernel.iter().zip(window) {
+                    acc += kv * v;
                 }
-                smooth[i] = acc / ksum;
+                *s = acc / ksum;
             }
-            let row = &mut deriv[a * n..(a + 1) * n];
-            for (i, d) in row.iter_mut().enumerate() {
-                let j = i + radius + 1;
-                *d = 0.5 * (smooth[j + 1] - smooth[j - 1]);
+            // deriv_row[i] from smooth[j - 1] and smooth[j + 1], j = i + radius + 1.
+            for (d, window) in deriv_row.iter_mut().zip(smooth.windows(3).skip(radius)) {
+                if let &[before, _, after] = window {
+                    *d = 0.5 * (after - before);
+                }
             }
-            value[a * n..(a + 1) * n].copy_from_slice(&smooth[radius + 1..radius + 1 + n]);
+            if let Some(values) = smooth.get(radius + 1..radius + 1 + n) {
+                value_row.copy_from_slice(values);
+            }
         }
         Self {
             angles,
@@ -84,8 +95,8 @@ impl Polar {
             .map(|i| {
                 column.clear();
                 column.extend(
-                    (0..self.angles)
-                        .map(|a| self.value[a * self.n + i])
+                    (self.value.iter().skip(i).step_by(self.n.max(1)))
+                        .copied()
                         .filter(|v| !v.is_nan()),
                 );
                 if column.is_empty() || (column.len() as f64) < min_fraction * self.angles as f64 {
@@ -101,7 +112,9 @@ impl Polar {
     }
 
     pub(super) fn row(&self, a: usize) -> &[f32] {
-        &self.deriv[a * self.n..(a + 1) * self.n]
+        self.deriv
+            .get(a * self.n..(a + 1) * self.n)
+            .unwrap_or_default()
     }
 
     /// `M(r)`: median over angles of `|d|` at each radius, where each angle's `|d|` is first
@@ -111,16 +124,15 @@ impl Polar {
     pub(super) fn median_profile(&self, min_fraction: f64, window: usize) -> Vec<Option<f32>> {
         let n = self.n;
         let mut widened = vec![f32::NAN; self.angles * n];
-        for a in 0..self.angles {
-            let row = &self.deriv[a * n..(a + 1) * n];
-            let out = &mut widened[a * n..(a + 1) * n];
-            for (i, o) in out.iter_mut().enumerate() {
-                if row[i].is_nan() {
+        let rows = self.deriv.chunks_exact(n.max(1));
+        for (row, out) in rows.zip(widened.chunks_exact_mut(n.max(1))) {
+            for (i, (o, d)) in out.iter_mut().zip(row).enumerate() {
+                if d.is_nan() {
                     continue;
                 }
                 let lo = i.saturating_sub(window);
                 let hi = (i + window + 1).min(n);
-                *o = row[lo..hi]
+                *o = (row.get(lo..hi).unwrap_or_default())
                     .iter()
                     .filter(|d| !d.is_nan())
                     .fold(0.0f32, |m, d| m.max(d.abs()));
@@ -131,8 +143,8 @@ impl Polar {
             .map(|i| {
                 column.clear();
                 column.extend(
-                    (0..self.angles)
-                        .map(|a| widened[a * n + i])
+                    (widened.iter().skip(i).step_by(n.max(1)))
+                        .copied()
                         .filter(|d| !d.is_nan()),
                 );
                 if (column.len() as f64) < min_fraction * self.angles as f64 {
@@ -189,7 +201,7 @@ pub(super) fn ray_edges(polar: &Polar) -> Vec<Option<Ray>> {
             if row.iter().any(|d| d.is_nan()) {
                 return None;
             }
-            let m = |i: usize| row[i].abs();
+            let m = |i: usize| row.get(i).map_or(0.0, |d| d.abs());
             let n = row.len();
             let mut edges: Vec<(f64, f32)> = (0..n)
                 .filter(|&i| (i == 0 || m(i) >= m(i - 1)) && (i + 1 == n || m(i) > m(i + 1)))

@@ -55,17 +55,17 @@ pub(super) fn profile_peaks(
     reach: usize,
 ) -> Vec<(f64, f32)> {
     let mut peaks = Vec::new();
-    for i in 0..profile.len() {
-        let Some(v) = profile[i] else { continue };
+    let at = |j: usize| profile.get(j).copied().flatten();
+    for (i, &p) in profile.iter().enumerate() {
+        let Some(v) = p else { continue };
         if v < floor {
             continue;
         }
         let lo = i.saturating_sub(reach);
         let hi = (i + reach + 1).min(profile.len());
-        let is_max =
-            (lo..hi).all(|j| j == i || profile[j].is_none_or(|u| u < v || (u == v && j > i)));
+        let is_max = (lo..hi).all(|j| j == i || at(j).is_none_or(|u| u < v || (u == v && j > i)));
         if is_max {
-            let near = |j: usize| profile[j].is_some_and(|u| u >= 0.95 * v);
+            let near = |j: usize| at(j).is_some_and(|u| u >= 0.95 * v);
             let mut a = i;
             while a > 0 && near(a - 1) {
                 a -= 1;
@@ -174,11 +174,14 @@ pub(super) fn refine_candidate(
     {
         let i = (r_in - r_start).round() as usize;
         let inside_end = i.saturating_sub(2).max(1);
-        let inside: Vec<f64> = spread[inside_end.saturating_sub(band)..inside_end]
+        let inside: Vec<f64> = (spread.get(inside_end.saturating_sub(band)..inside_end))
+            .unwrap_or_default()
             .iter()
             .map(|&v| f64::from(v))
             .collect();
-        let outside: Vec<f64> = spread[(i + 2).min(spread.len())..(i + 2 + band).min(spread.len())]
+        let outside_band = (i + 2).min(spread.len())..(i + 2 + band).min(spread.len());
+        let outside: Vec<f64> = (spread.get(outside_band))
+            .unwrap_or_default()
             .iter()
             .map(|&v| f64::from(v))
             .collect();
