@@ -14,6 +14,11 @@ use super::{FRACTION_BITS, SampleRow, Texel, scalar};
 /// texels per pixel, `1 ≤ C ≤ 4` (1 for wide texels), and `plane.data` must hold `(height − 1)·stride + width·C` bytes
 /// (every clamped tap in range).
 #[target_feature(enable = "avx2")]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "i + k < i + 8 ≤ n (the loop's condition) = valid.len() = out.len() / C, as \
+              the safety contract requires and kernels::bilinear_row asserts"
+)]
 pub(super) unsafe fn bilinear_row<const C: usize, T: Texel>(
     row: SampleRow<'_>,
     fill: [T; C],

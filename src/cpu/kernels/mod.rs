@@ -151,7 +151,9 @@ impl Texel for u8 {
 
     #[inline(always)]
     fn unpack(lane: u32, px: &mut [Self]) {
-        px.copy_from_slice(&lane.to_le_bytes()[..px.len()]);
+        for (p, byte) in px.iter_mut().zip(lane.to_le_bytes()) {
+            *p = byte;
+        }
     }
 }
 
@@ -169,7 +171,9 @@ impl Texel for u16 {
 
     #[inline(always)]
     fn unpack(lane: u32, px: &mut [Self]) {
-        px[0] = lane as u16;
+        if let Some(p) = px.first_mut() {
+            *p = lane as u16;
+        }
     }
 }
 

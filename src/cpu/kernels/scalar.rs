@@ -11,6 +11,13 @@ pub(super) fn weight(f: f32) -> i32 {
 }
 
 /// Bilinear samples of pixels `start..` (see [`super::bilinear_row`]).
+#[expect(
+    clippy::indexing_slicing,
+    reason = "in bounds by the asserts of kernels::bilinear_row, which every call comes \
+              through (directly or via avx2::bilinear_row): i < xs.len() = ys.len() = \
+              valid.len() = out.len() / C, and a tap r + c + k ≤ (height − 1)·stride + \
+              (width − 1)·C + C − 1 < data.len() (rows and columns clamped to the plane)"
+)]
 pub(super) fn bilinear_row<const C: usize, T: Texel>(
     row: SampleRow<'_>,
     fill: [T; C],
