@@ -42,8 +42,10 @@ impl PlaneRef<'_> {
 
     #[inline(always)]
     fn texel<const C: usize>(&self, col: usize, row: usize) -> [f32; C] {
+        // `row`, `col` are clamped or wrapped into the plane, which holds them; the fallback
+        // (black) is never taken and costs no more than the check a slice index makes.
         let i = row * self.stride + col * C;
-        let px = &self.data[i..i + C];
+        let px = self.data.get(i..i + C).unwrap_or_default();
         let mut out = [0f32; C];
         for (o, &v) in out.iter_mut().zip(px) {
             *o = f32::from(v);
@@ -65,19 +67,23 @@ impl PlaneRef<'_> {
         let (x0, y0) = (floor_i32(x), floor_i32(y));
         let (tx, ty) = (x - x0 as f32, y - y0 as f32);
         if x0 >= 0 && y0 >= 0 && x0 + 1 < self.width as i32 && y0 + 1 < self.height as i32 {
-            // Interior: both rows' two pixels are contiguous.
+            // Interior: both rows' two pixels are contiguous (the plane holds them; else the
+            // general path below reads them).
             let o0 = y0 as usize * self.stride + x0 as usize * C;
             let o1 = o0 + self.stride;
-            let (r0, r1) = (&self.data[o0..o0 + 2 * C], &self.data[o1..o1 + 2 * C]);
-            let mut out = [0f32; C];
-            for (k, o) in out.iter_mut().enumerate() {
-                let (a, b) = (f32::from(r0[k]), f32::from(r0[C + k]));
-                let (c, d) = (f32::from(r1[k]), f32::from(r1[C + k]));
-                let top = a + (b - a) * tx;
-                let bottom = c + (d - c) * tx;
-                *o = top + (bottom - top) * ty;
+            let rows = (self.data.get(o0..o0 + 2 * C), self.data.get(o1..o1 + 2 * C));
+            if let (Some(r0), Some(r1)) = rows {
+                let ((left0, right0), (left1, right1)) = (r0.split_at(C), r1.split_at(C));
+                let mut out = [0f32; C];
+                let taps = left0.iter().zip(right0).zip(left1.iter().zip(right1));
+                for (o, ((&a, &b), (&c, &d))) in out.iter_mut().zip(taps) {
+                    let (a, b, c, d) = (f32::from(a), f32::from(b), f32::from(c), f32::from(d));
+                    let top = a + (b - a) * tx;
+                    let bottom = c + (d - c) * tx;
+                    *o = top + (bottom - top) * ty;
+                }
+                return out;
             }
-            return out;
         }
         let (c0, c1) = (self.column(x0, wrap), self.column(x0 + 1, wrap));
         let (r0, r1) = (self.row(y0), self.row(y0 + 1));
@@ -85,11 +91,16 @@ impl PlaneRef<'_> {
         let b: [f32; C] = self.texel(c1, r0);
         let c: [f32; C] = self.texel(c0, r1);
         let d: [f32; C] = self.texel(c1, r1);
-        std::array::from_fn(|k| {
-            let top = a[k] + (b[k] - a[k]) * tx;
-            let bottom = c[k] + (d[k] - c[k]) * tx;
-            top + (bottom - top) * ty
-        })
+        let mut out = [0f32; C];
+        for (o, ((a, b), (c, d))) in out
+            .iter_mut()
+            .zip(a.into_iter().zip(b).zip(c.into_iter().zip(d)))
+        {
+            let top = a + (b - a) * tx;
+            let bottom = c + (d - c) * tx;
+            *o = top + (bottom - top) * ty;
+        }
+        out
     }
 
     /// Catmull-Rom bicubic around `(x, y)`.
@@ -104,12 +115,12 @@ impl PlaneRef<'_> {
             let mut line = [0f32; C];
             for (i, wxi) in wx.iter().enumerate() {
                 let t: [f32; C] = self.texel(self.column(x0 + i as i32, wrap), row);
-                for k in 0..C {
-                    line[k] += wxi * t[k];
+                for (l, t) in line.iter_mut().zip(t) {
+                    *l += wxi * t;
                 }
             }
-            for k in 0..C {
-                acc[k] += wyj * line[k];
+            for (a, l) in acc.iter_mut().zip(line) {
+                *a += wyj * l;
             }
         }
         acc
@@ -186,26 +197,25 @@ impl MipChain {
             let source = previous;
             let downsample = |(y, out_row): (usize, &mut [u8])| {
                 let (y0, y1) = ((2 * y).min(ph - 1), (2 * y + 1).min(ph - 1));
-                let (ra, rb) = (
-                    &source.data[y0 * source.stride..],
-                    &source.data[y1 * source.stride..],
-                );
+                // Rows y0, y1 < ph of the previous level, which holds them.
+                let row = |y: usize| source.data.get(y * source.stride..).unwrap_or_default();
+                let (ra, rb) = (row(y0), row(y1));
                 if pw >= 2 {
                     // 2x + 1 < pw for every x < w = ⌊pw / 2⌋: no clamping (it vectorises).
-                    let pairs = ra[..2 * row_len].chunks_exact(2 * channels);
-                    let pairs = pairs.zip(rb[..2 * row_len].chunks_exact(2 * channels));
+                    let (ra, rb) = (ra.get(..2 * row_len), rb.get(..2 * row_len));
+                    let pairs = (ra.unwrap_or_default().chunks_exact(2 * channels))
+                        .zip(rb.unwrap_or_default().chunks_exact(2 * channels));
                     for (out, (a, b)) in out_row.chunks_exact_mut(channels).zip(pairs) {
-                        for (c, o) in out.iter_mut().enumerate() {
-                            let sum = u16::from(a[c])
-                                + u16::from(a[channels + c])
-                                + u16::from(b[c])
-                                + u16::from(b[channels + c]);
+                        let ((a0, a1), (b0, b1)) = (a.split_at(channels), b.split_at(channels));
+                        let taps = a0.iter().zip(a1).zip(b0.iter().zip(b1));
+                        for (o, ((&p, &q), (&r, &s))) in out.iter_mut().zip(taps) {
+                            let sum = u16::from(p) + u16::from(q) + u16::from(r) + u16::from(s);
                             *o = ((sum + 2) >> 2) as u8;
                         }
                     }
                 } else {
-                    for (c, o) in out_row.iter_mut().enumerate() {
-                        *o = ((2 * (u16::from(ra[c]) + u16::from(rb[c])) + 2) >> 2) as u8;
+                    for (o, (&a, &b)) in out_row.iter_mut().zip(ra.iter().zip(rb)) {
+                        *o = ((2 * (u16::from(a) + u16::from(b)) + 2) >> 2) as u8;
                     }
                 }
             };
@@ -229,12 +239,11 @@ impl MipChain {
         }
     }
 
-    /// Level `k` (0 = `base`).
+    /// Level `k` (0 = `base`; `base` too past the top level).
     pub fn level<'a>(&'a self, base: PlaneRef<'a>, k: usize, channels: usize) -> PlaneRef<'a> {
-        if k == 0 {
+        let Some(l) = k.checked_sub(1).and_then(|k| self.levels.get(k)) else {
             return base;
-        }
-        let l = &self.levels[k - 1];
+        };
         PlaneRef {
             data: &l.data,
             stride: l.width as usize * channels,
@@ -279,7 +288,11 @@ pub(crate) fn sample_lod<const C: usize>(
         return a;
     }
     let b = at(k0 + 1);
-    std::array::from_fn(|k| a[k] + (b[k] - a[k]) * t)
+    let mut out = a;
+    for (o, b) in out.iter_mut().zip(b) {
+        *o += (b - *o) * t;
+    }
+    out
 }
 
 /// Rounds a sample to 8 bits (round half up, clamped).
