@@ -144,13 +144,21 @@ impl Node {
 
     /// `Σ w_k n_k` (NaN if any node is missing).
     #[inline(always)]
-    fn blend(nodes: [Node; 4], w: [f32; 4]) -> Node {
-        let (a, b, c, d) = (nodes[0].0, nodes[1].0, nodes[2].0, nodes[3].0);
+    fn blend([Node(a), Node(b), Node(c), Node(d)]: [Node; 4], [w0, w1, w2, w3]: [f32; 4]) -> Node {
         let mut out = [0f32; 4];
-        for k in 0..4 {
-            out[k] = a[k] * w[0] + b[k] * w[1] + c[k] * w[2] + d[k] * w[3];
+        for (o, ((a, b), (c, d))) in out.iter_mut().zip(a.iter().zip(b).zip(c.iter().zip(d))) {
+            *o = a * w0 + b * w1 + c * w2 + d * w3;
         }
         Node(out)
+    }
+
+    /// The blend of `nodes[i..i + 4]` (missing past the end).
+    #[inline(always)]
+    fn blend_four(nodes: &[Node], i: usize, w: [f32; 4]) -> Node {
+        match nodes.get(i..i + 4) {
+            Some(&[a, b, c, d]) => Self::blend([a, b, c, d], w),
+            _ => Self::MISSING,
+        }
     }
 }
 
@@ -277,18 +285,21 @@ impl TileGrid {
         let gy = (y / s).max(0.0);
         let j = (gy as usize).min(self.rows - 4);
         let w = cubic_weights(gy - j as f32);
-        let rows = &self.nodes[j * self.cols..(j + 4) * self.cols];
-        let (r0, rest) = rows.split_at(self.cols);
-        let (r1, rest) = rest.split_at(self.cols);
-        let (r2, r3) = rest.split_at(self.cols);
+        // Node rows j..j + 4 (j ≤ rows − 4); without them the row has no nodes: every
+        // point is mapped exactly.
+        let mut rows = self.nodes.chunks_exact(self.cols.max(1)).skip(j);
         nodes.clear();
-        nodes.extend(
-            r0.iter()
-                .zip(r1)
-                .zip(r2)
-                .zip(r3)
-                .map(|(((a, b), c), d)| Node::blend([*a, *b, *c, *d], w)),
-        );
+        if let (Some(r0), Some(r1), Some(r2), Some(r3)) =
+            (rows.next(), rows.next(), rows.next(), rows.next())
+        {
+            nodes.extend(
+                r0.iter()
+                    .zip(r1)
+                    .zip(r2)
+                    .zip(r3)
+                    .map(|(((a, b), c), d)| Node::blend([*a, *b, *c, *d], w)),
+            );
+        }
         GridRow { grid: self, nodes }
     }
 }
@@ -331,21 +342,28 @@ impl RowPoints {
     /// Point `i`.
     #[inline(always)]
     pub fn get(&self, i: usize) -> Option<SourcePoint> {
-        self.valid[i].then(|| SourcePoint {
-            x: self.x[i],
-            y: self.y[i],
-            lod: self.lod[i],
+        if self.valid.get(i) != Some(&true) {
+            return None;
+        }
+        Some(SourcePoint {
+            x: *self.x.get(i)?,
+            y: *self.y.get(i)?,
+            lod: *self.lod.get(i)?,
         })
     }
 
     /// Stores point `i`.
     #[inline(always)]
     pub fn set(&mut self, i: usize, p: Option<SourcePoint>) {
-        if let Some(p) = p {
-            self.x[i] = p.x;
-            self.y[i] = p.y;
-            self.lod[i] = p.lod;
-            self.valid[i] = true;
+        let Some(p) = p else { return };
+        let columns = (
+            self.x.get_mut(i),
+            self.y.get_mut(i),
+            self.lod.get_mut(i),
+            self.valid.get_mut(i),
+        );
+        if let (Some(x), Some(y), Some(lod), Some(valid)) = columns {
+            (*x, *y, *lod, *valid) = (p.x, p.y, p.lod, true);
         }
     }
 }
@@ -396,15 +414,7 @@ impl GridRow<'_> {
         let gx = (x / s).max(0.0);
         let i = (gx as usize).min(self.grid.cols - 4);
         let w = cubic_weights(gx - i as f32);
-        let n = Node::blend(
-            [
-                self.nodes[i],
-                self.nodes[i + 1],
-                self.nodes[i + 2],
-                self.nodes[i + 3],
-            ],
-            w,
-        );
+        let n = Node::blend_four(self.nodes, i, w);
         (!n.0[0].is_nan()).then_some(n)
     }
 
@@ -412,6 +422,11 @@ impl GridRow<'_> {
     /// (`y` being this row's; `x_of` affine and increasing): the interpolation of
     /// [`GridRow::point`] with its common case, a point well inside the content, in bulk.
     #[inline]
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "i < range.end ≤ out's length: Mapper::fill_row resets every column of \
+                  `out` to the row's n pixels and fills sub-ranges of 0..n"
+    )]
     pub fn fill(
         &self,
         map: &ExactMap<'_>,
@@ -455,15 +470,7 @@ impl GridRow<'_> {
         let gx = (x / self.grid.step as f32).max(0.0);
         let i = (gx as usize).min(self.grid.cols - 4);
         let w = cubic_weights(gx - i as f32);
-        Node::blend(
-            [
-                self.nodes[i],
-                self.nodes[i + 1],
-                self.nodes[i + 2],
-                self.nodes[i + 3],
-            ],
-            w,
-        )
+        Node::blend_four(self.nodes, i, w)
     }
 
     /// [`GridRow::blend_at`] of the pixels of `run` into `out`'s raw positions, a segment
@@ -481,7 +488,6 @@ impl GridRow<'_> {
         // Half pixels per segment: a power of two, at most 16 (a step of 8).
         const MOST: usize = 2 * STEPS[0] as usize;
         let span = 2 * self.grid.step as usize;
-        let last = self.grid.cols - 4;
         let delta = run.delta;
         if !delta.is_power_of_two() || delta > span {
             return range.start;
@@ -492,32 +498,32 @@ impl GridRow<'_> {
         let phases: [[f32; 4]; MOST] = std::array::from_fn(|j| {
             cubic_weights((residue + delta * j).min(span) as f32 / span as f32)
         });
-        let table: [[f32; MOST]; 4] = std::array::from_fn(|k| phases.map(|w| w[k]));
+        let table: [[f32; MOST]; 4] =
+            std::array::from_fn(|k| phases.map(|w| w.get(k).copied().unwrap_or_default()));
         let (shift, per_segment) = (span.trailing_zeros(), span / delta);
         let mut i = range.start;
         while i < range.end {
             let h = run.first + delta * (i - range.start);
             let (c, j) = (h >> shift, (h & (span - 1)) / delta);
-            if c > last {
+            // Nodes c..c + 4 exist while c ≤ cols − 4: past the last segment, stop.
+            let Some(&[Node(a), Node(b), Node(cc), Node(d)]) = self.nodes.get(c..c + 4) else {
                 break;
-            }
+            };
             let n = (per_segment - j).min(range.end - i);
-            let weights = table.each_ref().map(|w| &w[j..j + n]);
-            let nodes = &self.nodes[c..c + 4];
+            // j + n ≤ per_segment ≤ MOST and i + n ≤ range.end ≤ out's length.
+            let [w0, w1, w2, w3] = table
+                .each_ref()
+                .map(|w| w.get(j..j + n).unwrap_or_default());
             let outputs = [
-                &mut out.x[i..i + n],
-                &mut out.y[i..i + n],
-                &mut out.elevation[i..i + n],
-                &mut out.lod[i..i + n],
+                out.x.get_mut(i..i + n),
+                out.y.get_mut(i..i + n),
+                out.elevation.get_mut(i..i + n),
+                out.lod.get_mut(i..i + n),
             ];
-            for (component, values) in outputs.into_iter().enumerate() {
-                let [a, b, cc, d] = [0, 1, 2, 3].map(|m| nodes[m].0[component]);
-                let taps = weights[0]
-                    .iter()
-                    .zip(weights[1])
-                    .zip(weights[2])
-                    .zip(weights[3]);
-                for (v, (((w0, w1), w2), w3)) in values.iter_mut().zip(taps) {
+            let components = a.into_iter().zip(b).zip(cc.into_iter().zip(d));
+            for (values, ((a, b), (cc, d))) in outputs.into_iter().zip(components) {
+                let taps = w0.iter().zip(w1).zip(w2).zip(w3);
+                for (v, (((w0, w1), w2), w3)) in values.unwrap_or_default().iter_mut().zip(taps) {
                     *v = a * w0 + b * w1 + cc * w2 + d * w3;
                 }
             }

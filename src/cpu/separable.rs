@@ -195,13 +195,14 @@ impl SeparableTile {
         y: f32,
         out: &mut RowPoints,
     ) {
-        let Some(row) = Self::index(y, self.radius.len()) else {
+        let row = Self::index(y, self.radius.len())
+            .and_then(|row| self.radius.get(row).zip(self.lod.get(row)));
+        let Some((&r, &lod)) = row else {
             for i in range {
                 out.set(i, map.point(&self.tile, f64::from(x_of(i)), f64::from(y)));
             }
             return;
         };
-        let (r, lod) = (self.radius[row], self.lod[row]);
         if r.is_nan() {
             return;
         }
@@ -212,13 +213,22 @@ impl SeparableTile {
         let run = HalfPixelRun::of(range.clone(), &x_of)
             .filter(|run| run.first + 1 + run.delta * (range.len() - 1) < self.unit.len());
         if let Some(run) = run {
-            let units = self.unit[run.first + 1..].iter().step_by(run.delta);
-            let points = out.x[range.clone()]
-                .iter_mut()
-                .zip(&mut out.y[range.clone()]);
-            let points = points
-                .zip(&mut out.lod[range.clone()])
-                .zip(&mut out.valid[range]);
+            // The run's end was checked just above; `range` lies within `out` (see
+            // `Mapper::fill_row`), whose columns are equally long.
+            let units = (self.unit.get(run.first + 1..))
+                .unwrap_or_default()
+                .iter()
+                .step_by(run.delta);
+            let columns = (
+                out.x.get_mut(range.clone()),
+                out.y.get_mut(range.clone()),
+                out.lod.get_mut(range.clone()),
+                out.valid.get_mut(range),
+            );
+            let (Some(xs), Some(ys), Some(lods), Some(valids)) = columns else {
+                return;
+            };
+            let points = xs.iter_mut().zip(ys).zip(lods).zip(valids);
             for ((((x, y), l), valid), u) in points.zip(units) {
                 let p = c + r * *u;
                 *valid = p.x >= -0.5 && p.y >= -0.5 && p.x <= max.x && p.y <= max.y;
@@ -228,11 +238,11 @@ impl SeparableTile {
         }
         for i in range {
             let x = x_of(i);
-            let Some(k) = Self::index(x, self.unit.len()) else {
+            let Some(unit) = Self::index(x, self.unit.len()).and_then(|k| self.unit.get(k)) else {
                 out.set(i, map.point(&self.tile, f64::from(x), f64::from(y)));
                 continue;
             };
-            let p = c + r * self.unit[k];
+            let p = c + r * *unit;
             if p.x >= -0.5 && p.y >= -0.5 && p.x <= max.x && p.y <= max.y {
                 out.set(
                     i,
