@@ -72,7 +72,8 @@ impl Mapper<'_> {
             start = first_failing(start..n, |i| column(i) <= x0 - 1.0);
             let end = first_failing(start..n, |i| column(i) < end_x);
             let local = |i: usize| x_of(i) - x0;
-            match self.mappings.map(|m| &m[k]) {
+            // One mapping per tile; without one the tile is mapped exactly.
+            match self.mappings.and_then(|m| m.get(k)) {
                 Some(TileMapping::Grid(grid)) => {
                     let row = grid.row_into(ly, &mut nodes);
                     row.fill(self.map, start..end, local, ly, self.snap_safe, out);
@@ -104,6 +105,16 @@ fn first_failing(range: std::ops::Range<usize>, holds: impl Fn(usize) -> bool) -
         }
     }
     lo
+}
+
+/// `dst`'s planes, `N` of them (a checked frame has as many as its format).
+pub(super) fn planes_of<'a, 'b, const N: usize>(
+    dst: &'a mut FrameMut<'b>,
+) -> Result<&'a mut [PlaneMut<'b>; N]> {
+    let format = dst.format();
+    dst.planes_mut()
+        .try_into()
+        .map_err(|_| Error::OutputLayout(format!("{format:?} output without {N} planes")))
 }
 
 /// Source plane `index` as a sampler view.
@@ -199,7 +210,12 @@ pub(super) fn for_each_row(
         .par_chunks_mut(stride)
         .take(height as usize)
         .enumerate()
-        .for_each(|(j, row)| with_points(|points| f(j, &mut row[..row_bytes], points)));
+        .for_each(|(j, row)| {
+            // A checked plane's rows hold `row_bytes`.
+            if let Some(row) = row.get_mut(..row_bytes) {
+                with_points(|points| f(j, row, points));
+            }
+        });
 }
 
 pub(super) fn run(
@@ -239,7 +255,7 @@ pub(super) fn run(
         });
     }
     let mips: &[MipChain; 3] = mips;
-    let mip = |k: usize| options.antialias.then(|| &mips[k]);
+    let mip = |k: usize| mips.get(k).filter(|_| options.antialias);
     let ctx = Context {
         mapper,
         options,
@@ -253,7 +269,6 @@ pub(super) fn run(
         (_, PixelFormat::I420) => ctx.yuv_to_i420(src, [mip(0), mip(1), mip(2)], dst),
         _ => ctx.yuv_to_rgba(src, [mip(0), mip(1), mip(2)], dst),
     }
-    Ok(())
 }
 
 struct Context<'a> {
@@ -313,7 +328,7 @@ impl Context<'_> {
         src: PlaneRef<'_>,
         mips: Option<&MipChain>,
         dst: &mut FrameMut<'_>,
-    ) {
+    ) -> Result<()> {
         let to_rgba = dst.format() == PixelFormat::Rgba8;
         let d = if to_rgba { 4 } else { C };
         let fill = packed_fill(self.options.fill, d);
@@ -321,8 +336,10 @@ impl Context<'_> {
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
         let w = self.dst_size.0;
         let interpolation = self.options.interpolation;
-        let kernel_fill: [u8; C] = std::array::from_fn(|k| fill[k]);
-        self.for_each_mapped_row(&mut dst.planes_mut()[0], w as usize * d, |row, points| {
+        let mut kernel_fill = [0u8; C];
+        kernel_fill.iter_mut().zip(fill).for_each(|(k, f)| *k = f);
+        let [plane] = planes_of(dst)?;
+        self.for_each_mapped_row(plane, w as usize * d, |row, points| {
             if let Some(level) = self.kernel(mips, points, 0.0).filter(|_| d == C) {
                 let taps = points.sample_row(src);
                 kernels::bilinear_row::<C, u8>(level, taps, kernel_fill, row);
@@ -337,7 +354,7 @@ impl Context<'_> {
             }
             for (i, out) in row.chunks_exact_mut(d).enumerate() {
                 let Some(p) = points.get(i) else {
-                    out.copy_from_slice(&fill[..d]);
+                    out.iter_mut().zip(fill).for_each(|(o, f)| *o = f);
                     continue;
                 };
                 let (sx, sy, lod) = geometry.source(p);
@@ -348,17 +365,25 @@ impl Context<'_> {
                         out.copy_from_slice(&[g, g, g, 255]);
                     }
                     (3, true) => {
-                        out[..3].iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
-                        out[3] = 255;
+                        out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
+                        if let Some(alpha) = out.get_mut(3) {
+                            *alpha = 255;
+                        }
                     }
                     _ => out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c)),
                 }
             }
         });
+        Ok(())
     }
 
     /// I420/NV12 into I420, each plane sampled at its own resolution.
-    fn yuv_to_i420(&self, src: &Frame<'_>, mips: [Option<&MipChain>; 3], dst: &mut FrameMut<'_>) {
+    fn yuv_to_i420(
+        &self,
+        src: &Frame<'_>,
+        mips: [Option<&MipChain>; 3],
+        dst: &mut FrameMut<'_>,
+    ) -> Result<()> {
         let color = src.color();
         let [fy, fu, fv] = color.from_rgb([
             self.options.fill[0],
@@ -373,8 +398,8 @@ impl Context<'_> {
         let luma = plane_ref(src, 0);
         let luma_geometry =
             PlaneGeometry::new(self.dst_size, self.dst_size, self.src_size, self.src_size);
-        let planes = dst.planes_mut();
-        self.for_each_mapped_row(&mut planes[0], w as usize, |row, points| {
+        let [y_plane, u_plane, v_plane] = planes_of(dst)?;
+        self.for_each_mapped_row(y_plane, w as usize, |row, points| {
             if let Some(level) = self.kernel(mips[0], points, 0.0) {
                 kernels::bilinear_row::<1, u8>(level, points.sample_row(luma), [fy], row);
                 return;
@@ -411,8 +436,6 @@ impl Context<'_> {
             let [u, v] = sample_chroma(src, mips, sx, sy, lod, interpolation);
             (to_u8(u), to_u8(v))
         };
-        let (u_plane, v_plane) = planes[1..].split_at_mut(1);
-        let (u_plane, v_plane) = (&mut u_plane[0], &mut v_plane[0]);
         let (us, vs) = (u_plane.stride(), v_plane.stride());
         u_plane
             .data_mut()
@@ -423,6 +446,11 @@ impl Context<'_> {
             .for_each(|(j, (u_row, v_row))| {
                 with_points(|points| {
                     let n = cw as usize;
+                    // A checked chroma plane's rows hold `cw` bytes.
+                    let (Some(u_row), Some(v_row)) = (u_row.get_mut(..n), v_row.get_mut(..n))
+                    else {
+                        return;
+                    };
                     mapper.fill_row(
                         chroma_geometry.luma(0, j).1,
                         n,
@@ -444,7 +472,6 @@ impl Context<'_> {
                         points.x.iter_mut().for_each(|x| *x = rescale(*x, sx));
                         points.y.iter_mut().for_each(|y| *y = rescale(*y, sy));
                         let (u, v) = (plane_ref(src, 1), plane_ref(src, 2));
-                        let (u_row, v_row) = (&mut u_row[..n], &mut v_row[..n]);
                         if let Some(level) = kernel {
                             kernels::bilinear_row::<1, u8>(
                                 level,
@@ -464,17 +491,21 @@ impl Context<'_> {
                         }
                         return;
                     }
-                    for i in 0..n {
-                        let (u, v) = points.get(i).map_or((fu, fv), sample_uv);
-                        u_row[i] = u;
-                        v_row[i] = v;
+                    for (i, (u_out, v_out)) in u_row.iter_mut().zip(v_row).enumerate() {
+                        (*u_out, *v_out) = points.get(i).map_or((fu, fv), sample_uv);
                     }
                 })
             });
+        Ok(())
     }
 
     /// I420/NV12 into RGBA8 with the frame's YUV matrix and range.
-    fn yuv_to_rgba(&self, src: &Frame<'_>, mips: [Option<&MipChain>; 3], dst: &mut FrameMut<'_>) {
+    fn yuv_to_rgba(
+        &self,
+        src: &Frame<'_>,
+        mips: [Option<&MipChain>; 3],
+        dst: &mut FrameMut<'_>,
+    ) -> Result<()> {
         let color = src.color();
         let fill = self.options.fill;
         let interpolation = self.options.interpolation;
@@ -524,7 +555,8 @@ impl Context<'_> {
                 }
             });
         };
-        self.for_each_mapped_row(&mut dst.planes_mut()[0], w as usize * 4, |row, points| {
+        let [plane] = planes_of(dst)?;
+        self.for_each_mapped_row(plane, w as usize * 4, |row, points| {
             let luma_kernel = self.kernel(mips[0], points, 0.0);
             let chroma_kernel = self.kernel(mips[1], points, chroma_geometry.lod_bias);
             if let (Some(level), Some(_)) = (luma_kernel, chroma_kernel)
@@ -543,14 +575,11 @@ impl Context<'_> {
                     sample_lod::<1>(luma, mips[0], sx, sy, lod, interpolation, WrapX::Clamp)[0];
                 let (cx, cy, clod) = chroma_geometry.source(p);
                 let [u, v] = sample_chroma(src, mips, cx, cy, clod, interpolation);
-                let rgb = color.to_rgb(yv, u, v);
-                out[..3]
-                    .iter_mut()
-                    .zip(rgb)
-                    .for_each(|(o, c)| *o = to_u8(c));
-                out[3] = 255;
+                let [r, g, b] = color.to_rgb(yv, u, v).map(to_u8);
+                out.copy_from_slice(&[r, g, b, 255]);
             }
         });
+        Ok(())
     }
 }
 
@@ -665,9 +694,12 @@ impl WideYuvToRgb {
     fn new(color: crate::YuvColor) -> Self {
         let offset = color.to_rgb(0.0, 0.0, 0.0);
         let wide = (1u32 << kernels::WIDE_BITS) as f32;
-        let step = |yuv: [f32; 3]| {
-            let rgb = color.to_rgb(yuv[0], yuv[1], yuv[2]);
-            std::array::from_fn(|c| (rgb[c] - offset[c]) / wide)
+        let step = |[y, u, v]: [f32; 3]| {
+            let mut rgb = color.to_rgb(y, u, v);
+            for (c, o) in rgb.iter_mut().zip(offset) {
+                *c = (*c - o) / wide;
+            }
+            rgb
         };
         Self {
             offset,
@@ -681,9 +713,15 @@ impl WideYuvToRgb {
 
     #[inline(always)]
     fn convert(&self, y: u16, u: u16, v: u16) -> [u8; 3] {
-        let [sy, su, sv] = self.steps;
+        let [[y0, y1, y2], [u0, u1, u2], [v0, v1, v2]] = self.steps;
+        let [o0, o1, o2] = self.offset;
         let (y, u, v) = (f32::from(y), f32::from(u), f32::from(v));
-        std::array::from_fn(|c| to_u8(self.offset[c] + sy[c] * y + su[c] * u + sv[c] * v))
+        let channel = |o: f32, sy: f32, su: f32, sv: f32| to_u8(o + sy * y + su * u + sv * v);
+        [
+            channel(o0, y0, u0, v0),
+            channel(o1, y1, u1, v1),
+            channel(o2, y2, u2, v2),
+        ]
     }
 }
 

@@ -4,7 +4,7 @@ use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
 use glam::{DVec2, DVec3};
 
-use super::dewarp::{for_each_row, packed_fill, plane_ref};
+use super::dewarp::{for_each_row, packed_fill, plane_ref, planes_of};
 use super::sample::{MipChain, PlaneRef, WrapX, sample_lod, to_u8};
 use crate::frame::{Frame, FrameMut, PixelFormat};
 use crate::model::{Calibration, heading_elevation};
@@ -72,7 +72,6 @@ pub fn render_mirror(
         PixelFormat::Rgb8 => fill_rows::<3>(pano, mips, dst, w, h, options, locate),
         _ => fill_rows::<1>(pano, mips, dst, w, h, options, locate),
     }
-    Ok(())
 }
 
 fn fill_rows<const C: usize>(
@@ -83,9 +82,10 @@ fn fill_rows<const C: usize>(
     h: u32,
     options: &DewarpOptions,
     locate: impl Fn(f64, f64) -> Option<(f32, f32, f32)> + Sync,
-) {
+) -> Result<()> {
     let fill = packed_fill(options.fill, C);
-    for_each_row(&mut dst.planes_mut()[0], w as usize * C, h, |j, row, _| {
+    let [plane] = planes_of(dst)?;
+    for_each_row(plane, w as usize * C, h, |j, row, _| {
         for (i, out) in row.chunks_exact_mut(C).enumerate() {
             match locate(i as f64, j as f64) {
                 Some((x, y, lod)) => {
@@ -93,8 +93,9 @@ fn fill_rows<const C: usize>(
                         sample_lod(pano, mips, x, y, lod, options.interpolation, WrapX::Repeat);
                     out.iter_mut().zip(v).for_each(|(o, c)| *o = to_u8(c));
                 }
-                None => out.copy_from_slice(&fill[..C]),
+                None => out.iter_mut().zip(fill).for_each(|(o, f)| *o = f),
             }
         }
     });
+    Ok(())
 }
