@@ -1,8 +1,5 @@
 //! The crate's one error type.
 
-// Parses what users and files give: no index may panic (clippy checks; tests may index).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use std::path::PathBuf;
 
 /// Everything that can go wrong in omnidewarp.

@@ -47,8 +47,12 @@
 //! | CPU | [`CpuDewarper`] | the exact oracle [`dewarp_reference`] and a grid fast path, rows in parallel |
 //! | GPU (feature `gpu`) | `GpuDewarper` | WGSL twins of the CPU code on `wgpu` (re-exported); its own headless device or the caller's, frames or textures in, RGBA8 buffers or the caller's render pass out |
 
-// No `unwrap`/`expect` in library code: a caller gets an `Error`, not a panic (tests may).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// No `unwrap`/`expect`/indexing in library code: a caller gets an `Error`, not a panic
+// (tests may); hot kernels that index carry an `expect` whose reason says why it is in bounds.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 #[macro_use]
 mod macros;

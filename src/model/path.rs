@@ -1,9 +1,6 @@
 //! Virtual camera paths: view keyframes over time, linearly interpolated, and their CSV /
 //! JSON text. (Reading a path file is `CameraPath::load`, feature `video`.)
 
-// Parses what users and files give: no index may panic (clippy checks; tests may index).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use super::{Orientation, Projection, View, wrap_angle};
 use crate::{Error, Result};
 

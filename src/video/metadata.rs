@@ -8,9 +8,6 @@
 //! inserted is appended to the file, then the old `moov` becomes a `free` box. The cost is
 //! one `moov` (kilobytes to a few megabytes), not a copy of the file.
 
-// Parses what users and files give: no index may panic (clippy checks; tests may index).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;

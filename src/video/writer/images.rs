@@ -1,8 +1,5 @@
 //! Image sequences: numbered file names from a `%d` / `%0Nd` pattern.
 
-// Parses what users and files give: no index may panic (clippy checks; tests may index).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
-
 use std::path::Path;
 
 /// Image extensions an image sequence may use.
