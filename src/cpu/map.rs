@@ -144,21 +144,17 @@ impl Node {
 
     /// `Σ w_k n_k` (NaN if any node is missing).
     #[inline(always)]
-    fn blend([Node(a), Node(b), Node(c), Node(d)]: [Node; 4], [w0, w1, w2, w3]: [f32; 4]) -> Node {
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "k < 4, the length of every array here"
+    )]
+    fn blend(nodes: [Node; 4], w: [f32; 4]) -> Node {
+        let (a, b, c, d) = (nodes[0].0, nodes[1].0, nodes[2].0, nodes[3].0);
         let mut out = [0f32; 4];
-        for (o, ((a, b), (c, d))) in out.iter_mut().zip(a.iter().zip(b).zip(c.iter().zip(d))) {
-            *o = a * w0 + b * w1 + c * w2 + d * w3;
+        for k in 0..4 {
+            out[k] = a[k] * w[0] + b[k] * w[1] + c[k] * w[2] + d[k] * w[3];
         }
         Node(out)
-    }
-
-    /// The blend of `nodes[i..i + 4]` (missing past the end).
-    #[inline(always)]
-    fn blend_four(nodes: &[Node], i: usize, w: [f32; 4]) -> Node {
-        match nodes.get(i..i + 4) {
-            Some(&[a, b, c, d]) => Self::blend([a, b, c, d], w),
-            _ => Self::MISSING,
-        }
     }
 }
 
@@ -285,8 +281,8 @@ impl TileGrid {
         let gy = (y / s).max(0.0);
         let j = (gy as usize).min(self.rows - 4);
         let w = cubic_weights(gy - j as f32);
-        // Node rows j..j + 4 (j ≤ rows − 4); without them the row has no nodes: every
-        // point is mapped exactly.
+        // Node rows j..j + 4 (j ≤ rows − 4); without them the row's nodes are missing:
+        // every point is mapped exactly. Either way there is one node per grid column.
         let mut rows = self.nodes.chunks_exact(self.cols.max(1)).skip(j);
         nodes.clear();
         if let (Some(r0), Some(r1), Some(r2), Some(r3)) =
@@ -299,6 +295,8 @@ impl TileGrid {
                     .zip(r3)
                     .map(|(((a, b), c), d)| Node::blend([*a, *b, *c, *d], w)),
             );
+        } else {
+            nodes.resize(self.cols, Node::MISSING);
         }
         GridRow { grid: self, nodes }
     }
@@ -409,12 +407,25 @@ pub(crate) struct GridRow<'a> {
 
 impl GridRow<'_> {
     #[inline(always)]
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "i + 3 < cols = nodes.len(): i is clamped to cols − 4, and \
+                  TileGrid::row_into leaves one node per grid column"
+    )]
     fn interpolate(&self, x: f32) -> Option<Node> {
         let s = self.grid.step as f32;
         let gx = (x / s).max(0.0);
         let i = (gx as usize).min(self.grid.cols - 4);
         let w = cubic_weights(gx - i as f32);
-        let n = Node::blend_four(self.nodes, i, w);
+        let n = Node::blend(
+            [
+                self.nodes[i],
+                self.nodes[i + 1],
+                self.nodes[i + 2],
+                self.nodes[i + 3],
+            ],
+            w,
+        );
         (!n.0[0].is_nan()).then_some(n)
     }
 
@@ -466,11 +477,24 @@ impl GridRow<'_> {
 
     /// The blend of the four nodes around tile position `x` (NaN next to a missing node).
     #[inline(always)]
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "i + 3 < cols = nodes.len(): i is clamped to cols − 4, and \
+                  TileGrid::row_into leaves one node per grid column"
+    )]
     fn blend_at(&self, x: f32) -> Node {
         let gx = (x / self.grid.step as f32).max(0.0);
         let i = (gx as usize).min(self.grid.cols - 4);
         let w = cubic_weights(gx - i as f32);
-        Node::blend_four(self.nodes, i, w)
+        Node::blend(
+            [
+                self.nodes[i],
+                self.nodes[i + 1],
+                self.nodes[i + 2],
+                self.nodes[i + 3],
+            ],
+            w,
+        )
     }
 
     /// [`GridRow::blend_at`] of the pixels of `run` into `out`'s raw positions, a segment
@@ -479,6 +503,13 @@ impl GridRow<'_> {
     /// for bit, with the work of a short filter (it vectorises across a segment's pixels).
     /// Returns where it stopped: the first pixel past the grid's last segment (the
     /// per-pixel blend takes those).
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "k, m, component < 4; j < per_segment ≤ span ≤ MOST and j + n ≤ \
+                  per_segment; c ≤ last, so c + 4 ≤ cols = nodes.len() (one node per grid \
+                  column, see row_into); i + n ≤ range.end ≤ out's length (Mapper::fill_row \
+                  resets every column of `out` to the row's n pixels, ranges within 0..n)"
+    )]
     fn interpolate_run(
         &self,
         range: std::ops::Range<usize>,
@@ -488,6 +519,7 @@ impl GridRow<'_> {
         // Half pixels per segment: a power of two, at most 16 (a step of 8).
         const MOST: usize = 2 * STEPS[0] as usize;
         let span = 2 * self.grid.step as usize;
+        let last = self.grid.cols - 4;
         let delta = run.delta;
         if !delta.is_power_of_two() || delta > span {
             return range.start;
@@ -498,32 +530,32 @@ impl GridRow<'_> {
         let phases: [[f32; 4]; MOST] = std::array::from_fn(|j| {
             cubic_weights((residue + delta * j).min(span) as f32 / span as f32)
         });
-        let table: [[f32; MOST]; 4] =
-            std::array::from_fn(|k| phases.map(|w| w.get(k).copied().unwrap_or_default()));
+        let table: [[f32; MOST]; 4] = std::array::from_fn(|k| phases.map(|w| w[k]));
         let (shift, per_segment) = (span.trailing_zeros(), span / delta);
         let mut i = range.start;
         while i < range.end {
             let h = run.first + delta * (i - range.start);
             let (c, j) = (h >> shift, (h & (span - 1)) / delta);
-            // Nodes c..c + 4 exist while c ≤ cols − 4: past the last segment, stop.
-            let Some(&[Node(a), Node(b), Node(cc), Node(d)]) = self.nodes.get(c..c + 4) else {
+            if c > last {
                 break;
-            };
+            }
             let n = (per_segment - j).min(range.end - i);
-            // j + n ≤ per_segment ≤ MOST and i + n ≤ range.end ≤ out's length.
-            let [w0, w1, w2, w3] = table
-                .each_ref()
-                .map(|w| w.get(j..j + n).unwrap_or_default());
+            let weights = table.each_ref().map(|w| &w[j..j + n]);
+            let nodes = &self.nodes[c..c + 4];
             let outputs = [
-                out.x.get_mut(i..i + n),
-                out.y.get_mut(i..i + n),
-                out.elevation.get_mut(i..i + n),
-                out.lod.get_mut(i..i + n),
+                &mut out.x[i..i + n],
+                &mut out.y[i..i + n],
+                &mut out.elevation[i..i + n],
+                &mut out.lod[i..i + n],
             ];
-            let components = a.into_iter().zip(b).zip(cc.into_iter().zip(d));
-            for (values, ((a, b), (cc, d))) in outputs.into_iter().zip(components) {
-                let taps = w0.iter().zip(w1).zip(w2).zip(w3);
-                for (v, (((w0, w1), w2), w3)) in values.unwrap_or_default().iter_mut().zip(taps) {
+            for (component, values) in outputs.into_iter().enumerate() {
+                let [a, b, cc, d] = [0, 1, 2, 3].map(|m| nodes[m].0[component]);
+                let taps = weights[0]
+                    .iter()
+                    .zip(weights[1])
+                    .zip(weights[2])
+                    .zip(weights[3]);
+                for (v, (((w0, w1), w2), w3)) in values.iter_mut().zip(taps) {
                     *v = a * w0 + b * w1 + cc * w2 + d * w3;
                 }
             }
