@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/fake_v4l2.rs"]
 mod fake_v4l2;
+#[path = "support/soak.rs"]
+mod soak;
 
 use omnidewarp::model::{Calibration, CameraModel, ProjectionKind, View, ViewRequest};
 use omnidewarp::{CpuDewarper, DewarpOptions, Frame, FrameBuf, PixelFormat};
@@ -718,6 +720,34 @@ fn raw_frame_centre_while_editing(preview_top: u32) -> (i32, i32) {
     ((width / 2.0).round() as i32, (height / 2.0).round() as i32)
 }
 
+/// Starts the viewer on the asset `image` with the asset calibration `calib` in the raw
+/// mode (0), saving edits to a fresh file, and waits for the frame; returns the viewer and
+/// that file's path.
+fn start_calibrating(
+    display: &Display,
+    name: &str,
+    (image, calib): (&str, &str),
+) -> (Viewer, PathBuf) {
+    let image = asset(image).display().to_string();
+    let calib = asset(calib).display().to_string();
+    let saved = temp_dir(&format!("saved-{name}")).join("edited.omnidewarp.toml");
+    let saved_arg = saved.display().to_string();
+    let args = [
+        &image,
+        "--calib",
+        &calib,
+        "--mode",
+        "0",
+        "--save-calib",
+        &saved_arg,
+    ];
+    let mut viewer = Viewer::start(display, name, &args);
+    viewer.wait_stats(0, "the raw frame", |s| {
+        s.num("frames") >= 1.0 && s.get("mode") == "raw"
+    });
+    (viewer, saved)
+}
+
 /// Drags the calibration's centre handle at `(x, y)` 12 px right, then saves with Ctrl+S
 /// and waits for `saved` to appear. The press, the moves and the release each reach a
 /// frame of their own (a stats line apart), and the cursor comes onto the handle from
@@ -761,26 +791,7 @@ fn crop(window: &image::RgbaImage, origin: (u32, u32), size: (u32, u32)) -> imag
 #[test]
 fn calibrating_by_eye_shows_a_live_panorama_of_the_edit_and_saves_it() {
     let display = Display::start();
-    let ring = asset(RING).display().to_string();
-    let calib = asset(RING_CALIB).display().to_string();
-    let saved = temp_dir("saved-calibration").join("edited.omnidewarp.toml");
-    let saved_arg = saved.display().to_string();
-    let mut viewer = Viewer::start(
-        &display,
-        "calibrate",
-        &[
-            &ring,
-            "--calib",
-            &calib,
-            "--mode",
-            "0",
-            "--save-calib",
-            &saved_arg,
-        ],
-    );
-    viewer.wait_stats(0, "the raw frame", |s| {
-        s.num("frames") >= 1.0 && s.get("mode") == "raw"
-    });
+    let (mut viewer, saved) = start_calibrating(&display, "calibrate", (RING, RING_CALIB));
     let plain = viewer.import("raw");
 
     // `c` starts editing: the band panorama of the calibration appears under the frame.
@@ -820,7 +831,7 @@ fn calibrating_by_eye_shows_a_live_panorama_of_the_edit_and_saves_it() {
     );
     let (view, origin) = preview_place(&edited);
     let size = (view.width, view.height);
-    let expected_edit = reference(RING, &saved_arg, view);
+    let expected_edit = reference(RING, &saved.display().to_string(), view);
     let shown = crop(&viewer.import("edited"), origin, size);
     let db = psnr(&shown, &expected_edit, 0..size.1);
     assert!(
@@ -839,23 +850,7 @@ fn calibrating_by_eye_shows_a_live_panorama_of_the_edit_and_saves_it() {
 #[test]
 fn a_mei_calibration_is_edited_by_eye_and_keeps_its_lens() {
     let display = Display::start();
-    let image = asset(MEI).display().to_string();
-    let calib = asset(MEI_CALIB).display().to_string();
-    let saved = temp_dir("saved-mei-calibration").join("edited.omnidewarp.toml");
-    let saved_arg = saved.display().to_string();
-    let args = [
-        &image,
-        "--calib",
-        &calib,
-        "--mode",
-        "0",
-        "--save-calib",
-        &saved_arg,
-    ];
-    let mut viewer = Viewer::start(&display, "calibrate-mei", &args);
-    viewer.wait_stats(0, "the raw frame", |s| {
-        s.num("frames") >= 1.0 && s.get("mode") == "raw"
-    });
+    let (mut viewer, saved) = start_calibrating(&display, "calibrate-mei", (MEI, MEI_CALIB));
     viewer.key("c");
     viewer.next_stats();
     let original = Calibration::load(&asset(MEI_CALIB)).unwrap();
@@ -1096,21 +1091,10 @@ fn a_v4l2_camera_plays() {
 fn soak_short() {
     need("ffmpeg", "ffmpeg");
     let display = Display::start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/soak.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .env("SOAK_CLIENT", "viewer")
-        .env("OMNIVIEW", BIN)
-        .env("SOAK_DISPLAY", format!(":{}", display.number))
-        .env("SOAK_SECONDS", "40")
-        .env("SOAK_PERIOD", "10")
-        .output()
-        .expect("bash runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{text}");
-    assert!(out.status.success() && text.contains("soak: OK"), "{text}");
+    let name = format!(":{}", display.number);
+    soak::short_soak(&[
+        ("SOAK_CLIENT", "viewer"),
+        ("OMNIVIEW", BIN),
+        ("SOAK_DISPLAY", &name),
+    ]);
 }

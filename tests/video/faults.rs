@@ -269,19 +269,5 @@ mod cli {
 #[cfg(feature = "cli")]
 #[test]
 fn soak_short() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/soak.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .env("OMNIDEWARP", env!("CARGO_BIN_EXE_omnidewarp"))
-        .env("SOAK_SECONDS", "40")
-        .env("SOAK_PERIOD", "10")
-        .output()
-        .expect("bash runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{text}");
-    assert!(out.status.success() && text.contains("soak: OK"), "{text}");
+    crate::soak::short_soak(&[("OMNIDEWARP", env!("CARGO_BIN_EXE_omnidewarp"))]);
 }

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `common` | helpers: temporary folders, ffmpeg/ffprobe, calibrations, mirror clips, PSNR |
 //! | `fake_v4l2` | a V4L2 camera without a kernel driver (LD_PRELOAD), for `cli` |
+//! | `soak` | `scripts/soak.sh`'s 40 s variant, for `faults` |
 //! | `live` | every live server the network tests start on 127.0.0.1 |
 //! | `files` | files in and out, codecs, image sequences, camera paths, GPU, .mov metadata |
 //! | `damaged` | truncated, corrupt and cut inputs |
@@ -18,6 +19,9 @@ mod common;
 #[path = "../support/fake_v4l2.rs"]
 mod fake_v4l2;
 mod live;
+#[cfg(feature = "cli")]
+#[path = "../support/soak.rs"]
+mod soak;
 
 mod damaged;
 mod faults;
