@@ -13,8 +13,8 @@
 use std::path::Path;
 
 use omnidewarp::model::{Calibration, Orientation, Projection, View};
-use omnidewarp::wgpu;
 use omnidewarp::{DewarpOptions, GpuDewarper};
+use omnidewarp::{gpu, wgpu};
 
 const SIZE: (u32, u32) = (960, 720);
 const BACKGROUND: wgpu::Color = wgpu::Color {
@@ -39,23 +39,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The host's camera texture.
     let calibration = Calibration::load(Path::new("assets/opencv_sample/sample_mei_calib.toml"))?;
     let image = image::open("assets/opencv_sample/sample.jpg")?.to_rgba8();
-    let camera = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("camera frame"),
-        size: wgpu::Extent3d {
-            width: image.width(),
-            height: image.height(),
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: wgpu::TextureFormat::Rgba8Unorm,
+    let camera = gpu::create_texture_2d(
+        &device,
+        "camera frame",
+        image.dimensions(),
+        wgpu::TextureFormat::Rgba8Unorm,
+        1,
         // COPY_SRC: with anti-aliasing omnidewarp copies it into a mipmapped texture.
-        usage: wgpu::TextureUsages::TEXTURE_BINDING
+        wgpu::TextureUsages::TEXTURE_BINDING
             | wgpu::TextureUsages::COPY_SRC
             | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
+    );
     queue.write_texture(
         camera.as_image_copy(),
         &image,
@@ -69,20 +63,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The host's own render target (sRGB, as a swapchain would be).
     let format = wgpu::TextureFormat::Rgba8UnormSrgb;
-    let target = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("host target"),
-        size: wgpu::Extent3d {
-            width: SIZE.0,
-            height: SIZE.1,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
+    let target = gpu::create_texture_2d(
+        &device,
+        "host target",
+        SIZE,
         format,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
+        1,
+        wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+    );
     let target_view = target.create_view(&Default::default());
 
     let band = calibration.elevation_range();
@@ -148,7 +136,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Check and save what the host's texture holds (read back as RGBA8 by the library's
     // one readback).
-    let frame = omnidewarp::gpu::read_texture(&device, &queue, &target)?;
+    let frame = gpu::read_texture(&device, &queue, &target)?;
     let pixels = frame.plane(0);
     let at = |x: u32, y: u32| &pixels[((y * SIZE.0 + x) * 4) as usize..][..4];
     let background = at(5, 5).to_vec();

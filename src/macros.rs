@@ -52,3 +52,41 @@ macro_rules! names {
         }
     };
 }
+
+/// A backend dewarper's accessors of what it works with, inside its `impl` block: `view`,
+/// `set_view` (the view checked first), `options`, `set_options` and `calibration`, over
+/// fields of those names. Each backend takes a change into account on its next frame, as
+/// the two doc lines given say.
+macro_rules! dewarper_settings {
+    (set_view: $set_view_doc:literal, set_options: $set_options_doc:literal $(,)?) => {
+        /// The current view.
+        #[must_use]
+        pub fn view(&self) -> &crate::model::View {
+            &self.view
+        }
+
+        #[doc = $set_view_doc]
+        pub fn set_view(&mut self, view: crate::model::View) -> crate::Result<()> {
+            view.validate()?;
+            self.view = view;
+            Ok(())
+        }
+
+        /// The sampling options.
+        #[must_use]
+        pub fn options(&self) -> &crate::options::DewarpOptions {
+            &self.options
+        }
+
+        #[doc = $set_options_doc]
+        pub fn set_options(&mut self, options: crate::options::DewarpOptions) {
+            self.options = options;
+        }
+
+        /// The calibration, at the size it was made.
+        #[must_use]
+        pub fn calibration(&self) -> &crate::model::Calibration {
+            &self.calibration
+        }
+    };
+}

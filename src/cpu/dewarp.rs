@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use super::kernels::{self, CpuLevel};
-use super::map::{ExactMap, RowPoints, SourcePoint, TileGrid};
+use super::map::{ExactMap, RowPoints, SourcePoint, TileGrid, TileSpan};
 use super::sample::{self, MipChain, PlaneRef, WrapX, sample_lod, to_u8};
 use super::separable::SeparableTile;
 use crate::frame::{Frame, FrameMut, PixelFormat, Plane, PlaneMut};
@@ -73,14 +73,17 @@ impl Mapper<'_> {
             let end = first_failing(start..n, |i| column(i) < end_x);
             let local = |i: usize| x_of(i) - x0;
             // One mapping per tile; without one the tile is mapped exactly.
+            let span = TileSpan {
+                columns: start..end,
+                x_of: local,
+                y: ly,
+            };
             match self.mappings.and_then(|m| m.get(k)) {
                 Some(TileMapping::Grid(grid)) => {
                     let row = grid.row_into(ly, &mut nodes);
-                    row.fill(self.map, start..end, local, ly, self.snap_safe, out);
+                    row.fill(self.map, span, self.snap_safe, out);
                 }
-                Some(TileMapping::Separable(tables)) => {
-                    tables.fill(self.map, start..end, local, ly, out);
-                }
+                Some(TileMapping::Separable(tables)) => tables.fill(self.map, span, out),
                 None => {
                     for i in start..end {
                         out.set(i, self.map.point(tile, f64::from(local(i)), f64::from(ly)));
@@ -255,25 +258,27 @@ pub(super) fn run(
         });
     }
     let mips: &[MipChain; 3] = mips;
-    let mip = |k: usize| mips.get(k).filter(|_| options.antialias);
     let ctx = Context {
         mapper,
         options,
+        mips: [0, 1, 2].map(|k| mips.get(k).filter(|_| options.antialias)),
         src_size: (src.width(), src.height()),
         dst_size: (dst.width(), dst.height()),
     };
     match (sf, df) {
-        (PixelFormat::Rgba8, _) => ctx.packed::<4>(plane_ref(src, 0), mip(0), dst),
-        (PixelFormat::Rgb8, _) => ctx.packed::<3>(plane_ref(src, 0), mip(0), dst),
-        (PixelFormat::Gray8, _) => ctx.packed::<1>(plane_ref(src, 0), mip(0), dst),
-        (_, PixelFormat::I420) => ctx.yuv_to_i420(src, [mip(0), mip(1), mip(2)], dst),
-        _ => ctx.yuv_to_rgba(src, [mip(0), mip(1), mip(2)], dst),
+        (PixelFormat::Rgba8, _) => ctx.packed::<4>(plane_ref(src, 0), dst),
+        (PixelFormat::Rgb8, _) => ctx.packed::<3>(plane_ref(src, 0), dst),
+        (PixelFormat::Gray8, _) => ctx.packed::<1>(plane_ref(src, 0), dst),
+        (_, PixelFormat::I420) => ctx.yuv_to_i420(src, dst),
+        _ => ctx.yuv_to_rgba(src, dst),
     }
 }
 
 struct Context<'a> {
     mapper: &'a Mapper<'a>,
     options: &'a DewarpOptions,
+    /// The source planes' mip chains, where anti-aliasing is on.
+    mips: [Option<&'a MipChain>; 3],
     src_size: (u32, u32),
     dst_size: (u32, u32),
 }
@@ -323,12 +328,8 @@ impl Context<'_> {
     }
 
     /// A packed source with `C` channels into the same format or RGBA8.
-    fn packed<const C: usize>(
-        &self,
-        src: PlaneRef<'_>,
-        mips: Option<&MipChain>,
-        dst: &mut FrameMut<'_>,
-    ) -> Result<()> {
+    fn packed<const C: usize>(&self, src: PlaneRef<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
+        let [mips, ..] = self.mips;
         let to_rgba = dst.format() == PixelFormat::Rgba8;
         let d = if to_rgba { 4 } else { C };
         let fill = packed_fill(self.options.fill, d);
@@ -378,12 +379,8 @@ impl Context<'_> {
     }
 
     /// I420/NV12 into I420, each plane sampled at its own resolution.
-    fn yuv_to_i420(
-        &self,
-        src: &Frame<'_>,
-        mips: [Option<&MipChain>; 3],
-        dst: &mut FrameMut<'_>,
-    ) -> Result<()> {
+    fn yuv_to_i420(&self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
+        let mips = self.mips;
         let color = src.color();
         let [fy, fu, fv] = color.from_rgb([
             self.options.fill[0],
@@ -500,12 +497,8 @@ impl Context<'_> {
     }
 
     /// I420/NV12 into RGBA8 with the frame's YUV matrix and range.
-    fn yuv_to_rgba(
-        &self,
-        src: &Frame<'_>,
-        mips: [Option<&MipChain>; 3],
-        dst: &mut FrameMut<'_>,
-    ) -> Result<()> {
+    fn yuv_to_rgba(&self, src: &Frame<'_>, dst: &mut FrameMut<'_>) -> Result<()> {
+        let mips = self.mips;
         let color = src.color();
         let fill = self.options.fill;
         let interpolation = self.options.interpolation;

@@ -366,6 +366,14 @@ impl RowPoints {
     }
 }
 
+/// Output pixels `columns` of one row of a tile: pixel `i` at tile position `(x_of(i), y)`,
+/// `x_of` affine and increasing.
+pub(crate) struct TileSpan<F> {
+    pub columns: std::ops::Range<usize>,
+    pub x_of: F,
+    pub y: f32,
+}
+
 /// Positions `x_of(i)` of a range of pixels on the half-pixel lattice, evenly spaced:
 /// `2·x_of(range.start + m) = first + delta·m` (whole numbers), as output pixels and chroma
 /// pixels are (`x_of` affine).
@@ -429,8 +437,7 @@ impl GridRow<'_> {
         (!n.0[0].is_nan()).then_some(n)
     }
 
-    /// Fills `out[i]` for `i` in `range` with the point at tile position `(x_of(i), y)`
-    /// (`y` being this row's; `x_of` affine and increasing): the interpolation of
+    /// Fills the points of `span` (`y` being this row's) into `out`: the interpolation of
     /// [`GridRow::point`] with its common case, a point well inside the content, in bulk.
     #[inline]
     #[expect(
@@ -441,12 +448,15 @@ impl GridRow<'_> {
     pub fn fill(
         &self,
         map: &ExactMap<'_>,
-        range: std::ops::Range<usize>,
-        x_of: impl Fn(usize) -> f32,
-        y: f32,
+        span: TileSpan<impl Fn(usize) -> f32>,
         snap_safe: bool,
         out: &mut RowPoints,
     ) {
+        let TileSpan {
+            columns: range,
+            x_of,
+            y,
+        } = span;
         if snap_safe || range.is_empty() {
             for i in range {
                 out.set(i, self.point(map, x_of(i), y, snap_safe));
@@ -652,7 +662,12 @@ mod tests {
                 for x_of in [&unit as &dyn Fn(usize) -> f32, &chroma] {
                     let n = tile.width as usize / 2;
                     row_points.reset(n);
-                    row.fill(&map, 3..n - 2, x_of, y, false, &mut row_points);
+                    let span = TileSpan {
+                        columns: 3..n - 2,
+                        x_of,
+                        y,
+                    };
+                    row.fill(&map, span, false, &mut row_points);
                     for i in 3..n - 2 {
                         let expected = row.point(&map, x_of(i), y, false);
                         let got = row_points.get(i);

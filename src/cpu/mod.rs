@@ -156,34 +156,10 @@ impl CpuDewarper {
         Ok(())
     }
 
-    /// The current view.
-    #[must_use]
-    pub fn view(&self) -> &View {
-        &self.view
-    }
-
-    /// Changes the view (pan, zoom, projection, size); the grid is rebuilt on the next frame.
-    pub fn set_view(&mut self, view: View) -> Result<()> {
-        view.validate()?;
-        self.view = view;
-        Ok(())
-    }
-
-    /// The sampling options.
-    #[must_use]
-    pub fn options(&self) -> &DewarpOptions {
-        &self.options
-    }
-
-    /// Changes the sampling options.
-    pub fn set_options(&mut self, options: DewarpOptions) {
-        self.options = options;
-    }
-
-    /// The calibration, at the size it was made.
-    #[must_use]
-    pub fn calibration(&self) -> &Calibration {
-        &self.calibration
+    dewarper_settings! {
+        set_view: "Changes the view (pan, zoom, projection, size); the grid is rebuilt on \
+                   the next frame (a change of yaw alone turns the one it has).",
+        set_options: "Changes the sampling options, from the next frame on.",
     }
 
     /// Dewarps `src` into `dst` (the view's size). Supported: any format into the same

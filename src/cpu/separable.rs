@@ -13,7 +13,7 @@
 
 use glam::DVec2;
 
-use super::map::{ExactMap, HalfPixelRun, NO_LOD, RowPoints, SourcePoint};
+use super::map::{ExactMap, HalfPixelRun, NO_LOD, RowPoints, SourcePoint, TileSpan};
 use crate::model::{CameraModel, Tile, TileProjection, heading_elevation};
 
 /// `R(e)` of a radially symmetric model.
@@ -186,15 +186,18 @@ impl SeparableTile {
         (k >= 0.0 && i as f32 == k && i < len).then_some(i)
     }
 
-    /// Fills `out[i]` for `i` in `range` with the point at tile position `(x_of(i), y)`.
+    /// Fills the points of `span` into `out`.
     pub fn fill(
         &self,
         map: &ExactMap<'_>,
-        range: std::ops::Range<usize>,
-        x_of: impl Fn(usize) -> f32,
-        y: f32,
+        span: TileSpan<impl Fn(usize) -> f32>,
         out: &mut RowPoints,
     ) {
+        let TileSpan {
+            columns: range,
+            x_of,
+            y,
+        } = span;
         let row = Self::index(y, self.radius.len())
             .and_then(|row| self.radius.get(row).zip(self.lod.get(row)));
         let Some((&r, &lod)) = row else {

@@ -16,12 +16,11 @@ impl GpuDewarper {
                 "nothing to draw: upload a frame or set a source texture first".into(),
             ));
         };
-        if self.uniform_stale {
-            let config = DewarpConfig::new(scaled, &self.view, &self.options, &source.info);
-            self.queue
-                .write_buffer(&self.uniform, 0, bytemuck::bytes_of(&config));
+        let config = DewarpConfig::new(scaled, &self.view, &self.options, &source.info);
+        let bytes = bytemuck::bytes_of(&config);
+        if self.config.as_ref().map(bytemuck::bytes_of) != Some(bytes) {
+            self.queue.write_buffer(&self.uniform, 0, bytes);
             self.config = Some(config);
-            self.uniform_stale = false;
         }
         Ok(())
     }

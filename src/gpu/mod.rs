@@ -64,6 +64,7 @@ use std::collections::HashMap;
 
 pub use device::{headless_device, quiet_device_select_without_runtime_dir};
 pub use readback::read_texture;
+pub use resources::create_texture_2d;
 
 use config::DewarpConfig;
 use device::scoped;
@@ -116,8 +117,7 @@ pub struct GpuDewarper {
     scaled: Option<Calibration>,
     pipelines: Pipelines,
     uniform: wgpu::Buffer,
-    uniform_stale: bool,
-    /// What the uniform holds.
+    /// What the uniform holds (written again when the view, options or source change it).
     config: Option<DewarpConfig>,
     /// A 1×1 texture bound where a source has fewer than three planes.
     dummy: wgpu::TextureView,
@@ -164,22 +164,15 @@ impl GpuDewarper {
                 usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            let dummy = device
-                .create_texture(&wgpu::TextureDescriptor {
-                    label: Some("omnidewarp unused plane"),
-                    size: wgpu::Extent3d {
-                        width: 1,
-                        height: 1,
-                        depth_or_array_layers: 1,
-                    },
-                    mip_level_count: 1,
-                    sample_count: 1,
-                    dimension: wgpu::TextureDimension::D2,
-                    format: wgpu::TextureFormat::R8Unorm,
-                    usage: wgpu::TextureUsages::TEXTURE_BINDING,
-                    view_formats: &[],
-                })
-                .create_view(&wgpu::TextureViewDescriptor::default());
+            let dummy = create_texture_2d(
+                device,
+                "omnidewarp unused plane",
+                (1, 1),
+                wgpu::TextureFormat::R8Unorm,
+                1,
+                wgpu::TextureUsages::TEXTURE_BINDING,
+            )
+            .create_view(&wgpu::TextureViewDescriptor::default());
             Ok(Self {
                 device: device.clone(),
                 queue: queue.clone(),
@@ -191,7 +184,6 @@ impl GpuDewarper {
                 scaled: None,
                 pipelines,
                 uniform,
-                uniform_stale: true,
                 config: None,
                 dummy,
                 source: None,
@@ -227,39 +219,13 @@ impl GpuDewarper {
         &self.queue
     }
 
-    /// The current view.
-    #[must_use]
-    pub fn view(&self) -> &View {
-        &self.view
-    }
-
-    /// Changes the view (pan, zoom, projection, size): a uniform update, nothing rebuilt
-    /// (the readback texture follows the size on the next frame).
-    pub fn set_view(&mut self, view: View) -> Result<()> {
-        view.validate()?;
-        self.view = view;
-        self.uniform_stale = true;
-        Ok(())
-    }
-
-    /// The sampling options.
-    #[must_use]
-    pub fn options(&self) -> &DewarpOptions {
-        &self.options
-    }
-
-    /// Changes the sampling options. The fill is a uniform update; interpolation and
-    /// anti-aliasing select another pipeline (built once, on first use), and turning
-    /// anti-aliasing on builds the current source's mip chain before the next draw.
-    pub fn set_options(&mut self, options: DewarpOptions) {
-        self.options = options;
-        self.uniform_stale = true;
-    }
-
-    /// The calibration, at the size it was made.
-    #[must_use]
-    pub fn calibration(&self) -> &Calibration {
-        &self.calibration
+    dewarper_settings! {
+        set_view: "Changes the view (pan, zoom, projection, size): a uniform update, nothing \
+                   rebuilt (the readback texture follows the size on the next frame).",
+        set_options: "Changes the sampling options. The fill is a uniform update; \
+                      interpolation and anti-aliasing select another pipeline (built once, \
+                      on first use), and turning anti-aliasing on builds the current \
+                      source's mip chain before the next draw.",
     }
 
     /// Waits until the GPU has finished all submitted work (for timing stages apart).

@@ -9,6 +9,33 @@ use crate::Result;
 use crate::frame::FrameMut;
 use crate::mip::mip_level_count;
 
+/// A 2D texture of `size` with `mip_level_count` levels and one sample, viewed in its own
+/// format: the shape of every texture the dewarper makes (sources, targets, readbacks) and of
+/// the ones an embedder shares with it.
+pub fn create_texture_2d(
+    device: &wgpu::Device,
+    label: &str,
+    (width, height): (u32, u32),
+    format: wgpu::TextureFormat,
+    mip_level_count: u32,
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage,
+        view_formats: &[],
+    })
+}
+
 /// One source plane: a texture with a full mip chain (levels above 0 are filled by the mip
 /// pipeline when anti-aliasing is on), a view of all levels for the dewarp pass, and one view
 /// plus one bind group per level for the mip passes.
@@ -30,24 +57,12 @@ impl PlaneTexture {
         label: &str,
     ) -> Self {
         let levels = mip_level_count(width, height);
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some(label),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: levels,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format,
-            // COPY_SRC: tests read the mip levels back.
-            usage: wgpu::TextureUsages::TEXTURE_BINDING
-                | wgpu::TextureUsages::COPY_DST
-                | wgpu::TextureUsages::COPY_SRC
-                | wgpu::TextureUsages::RENDER_ATTACHMENT,
-            view_formats: &[],
-        });
+        // COPY_SRC: tests read the mip levels back.
+        let usage = wgpu::TextureUsages::TEXTURE_BINDING
+            | wgpu::TextureUsages::COPY_DST
+            | wgpu::TextureUsages::COPY_SRC
+            | wgpu::TextureUsages::RENDER_ATTACHMENT;
+        let texture = create_texture_2d(device, label, (width, height), format, levels, usage);
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
         let level_views: Vec<wgpu::TextureView> = (0..levels)
             .map(|k| {
@@ -117,20 +132,8 @@ pub(crate) struct Output {
 
 impl Output {
     pub fn new(device: &wgpu::Device, size: (u32, u32), format: wgpu::TextureFormat) -> Self {
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("omnidewarp output"),
-            size: wgpu::Extent3d {
-                width: size.0,
-                height: size.1,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+        let usage = wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC;
+        let texture = create_texture_2d(device, "omnidewarp output", size, format, 1, usage);
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
         Self {
             readback: Readback::new(device, format, size),

@@ -41,7 +41,6 @@ impl GpuDewarper {
                 .is_none_or(|c| c.image_size != info.size);
         if stale {
             self.scaled = Some(self.calibration.scaled_to(info.size.0, info.size.1)?);
-            self.uniform_stale = true;
         }
         Ok(())
     }

@@ -458,20 +458,9 @@ pub fn texture_with(
     data: &[u8],
 ) -> omnidewarp::wgpu::Texture {
     use omnidewarp::wgpu;
-    let texture = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("test texture"),
-        size: wgpu::Extent3d {
-            width: w,
-            height: h,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format,
-        usage: usage | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
+    let usage = usage | wgpu::TextureUsages::COPY_DST;
+    let texture =
+        omnidewarp::gpu::create_texture_2d(device, "test texture", (w, h), format, 1, usage);
     let texel = format.block_copy_size(None).unwrap();
     queue.write_texture(
         texture.as_image_copy(),

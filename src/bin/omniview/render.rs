@@ -88,22 +88,16 @@ impl Uploaded {
             if let Some(old) = slot.take() {
                 gpu.egui.free_texture(&old.id);
             }
-            let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("omniview view"),
-                size: wgpu::Extent3d {
-                    width: size.0,
-                    height: size.1,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                // egui's shader takes texture values as gamma-encoded: our sRGB bytes
-                // reach a non-sRGB surface unchanged.
-                format: wgpu::TextureFormat::Rgba8Unorm,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            });
+            // egui's shader takes texture values as gamma-encoded: our sRGB bytes reach a
+            // non-sRGB surface unchanged.
+            let texture = omnidewarp::gpu::create_texture_2d(
+                gpu.device,
+                "omniview view",
+                size,
+                wgpu::TextureFormat::Rgba8Unorm,
+                1,
+                wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            );
             let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
             let id = gpu
                 .egui

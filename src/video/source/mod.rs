@@ -91,22 +91,10 @@ impl fmt::Debug for DecodedFrame {
 }
 
 impl DecodedFrame {
-    fn new(
-        frame: frame::Video,
-        format: PixelFormat,
-        color: YuvColor,
-        pts: f64,
-        index: u64,
-    ) -> Result<Self> {
-        let out = Self {
-            frame,
-            format,
-            color,
-            pts,
-            index,
-        };
-        out.try_frame()?;
-        Ok(out)
+    /// `self` once its planes are known to make a [`Frame`] (so [`Self::frame`] cannot fail).
+    fn checked(self) -> Result<Self> {
+        self.try_frame()?;
+        Ok(self)
     }
 
     fn try_frame(&self) -> Result<Frame<'_>> {

@@ -19,17 +19,35 @@ pub(super) fn to_yuv(
     index: u64,
     scaler: &mut Scaler,
 ) -> Result<DecodedFrame> {
-    let (w, h) = (frame.width(), frame.height());
     let direct = match frame.format() {
         Pixel::YUV420P => Some((PixelFormat::I420, false)),
         Pixel::YUVJ420P => Some((PixelFormat::I420, true)),
         Pixel::NV12 => Some((PixelFormat::Nv12, false)),
         _ => None,
     };
-    if let Some((format, full)) = direct {
-        let color = color_of(&frame, full);
-        return DecodedFrame::new(frame, format, color, pts, index);
+    let (frame, format, color) = match direct {
+        Some((format, full)) => {
+            let color = color_of(&frame, full);
+            (frame, format, color)
+        }
+        None => {
+            let (out, color) = convert_to_i420(&frame, scaler)?;
+            (out, PixelFormat::I420, color)
+        }
+    };
+    DecodedFrame {
+        frame,
+        format,
+        color,
+        pts,
+        index,
     }
+    .checked()
+}
+
+/// A frame in another pixel format converted to I420 by swscale, with the colour it then has.
+fn convert_to_i420(frame: &frame::Video, scaler: &mut Scaler) -> Result<(frame::Video, YuvColor)> {
+    let (w, h) = (frame.width(), frame.height());
     let src = frame.format();
     let name = src.descriptor().map_or("", |d| d.name());
     let rgb = ["rgb", "bgr", "gbr", "pal8", "argb", "abgr"]
@@ -57,7 +75,7 @@ pub(super) fn to_yuv(
     }
     let mut out = frame::Video::empty();
     if let Some((ctx, _)) = scaler.as_mut() {
-        ctx.run(&frame, &mut out)
+        ctx.run(frame, &mut out)
             .map_err(|e| Error::Video(format!("conversion from {name} failed: {e}")))?;
     }
     let color = if rgb {
@@ -66,9 +84,9 @@ pub(super) fn to_yuv(
             range: YuvRange::Limited,
         }
     } else {
-        color_of(&frame, full)
+        color_of(frame, full)
     };
-    DecodedFrame::new(out, PixelFormat::I420, color, pts, index)
+    Ok((out, color))
 }
 
 /// The YUV description of a decoded frame. Unspecified matrices are taken as BT.601, as
