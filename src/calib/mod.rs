@@ -194,10 +194,15 @@ impl Calibration {
     }
 
     fn describe_into(&self, s: &mut String, w: u32, h: u32) -> std::fmt::Result {
+        let model = match &self.model {
+            CameraModel::Ring(_) => "ring (equiangular mirror)",
+            CameraModel::Mei { .. } => "mei (unified sphere, OpenCV omnidir)",
+            CameraModel::Ocam { .. } => "ocam (OCamCalib polynomial)",
+        };
+        writeln!(s, "model:        {model}")?;
+        writeln!(s, "image size:   {w} × {h} px")?;
         match &self.model {
             CameraModel::Ring(ring) => {
-                writeln!(s, "model:        ring (equiangular mirror)")?;
-                writeln!(s, "image size:   {w} × {h} px")?;
                 writeln!(
                     s,
                     "centre:       ({}, {}) px",
@@ -234,8 +239,6 @@ impl Calibration {
                 )?;
             }
             CameraModel::Mei { lens, mount } => {
-                writeln!(s, "model:        mei (unified sphere, OpenCV omnidir)")?;
-                writeln!(s, "image size:   {w} × {h} px")?;
                 writeln!(
                     s,
                     "focal:        fx {} px, fy {} px, skew {}",
@@ -256,8 +259,6 @@ impl Calibration {
                 describe_mount(s, mount)?;
             }
             CameraModel::Ocam { lens, mount } => {
-                writeln!(s, "model:        ocam (OCamCalib polynomial)")?;
-                writeln!(s, "image size:   {w} × {h} px")?;
                 writeln!(
                     s,
                     "centre:       ({}, {}) px (x = column, y = row)",
