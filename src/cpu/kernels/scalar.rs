@@ -14,8 +14,9 @@ pub(super) fn weight(f: f32) -> i32 {
 #[expect(
     clippy::indexing_slicing,
     reason = "in bounds by the asserts of kernels::bilinear_row, which every call comes \
-              through (directly or via avx2::bilinear_row): a tap r + c + k ≤ (height − 1)·stride \
-              + (width − 1)·C + C − 1 < data.len() (rows and columns clamped to the plane)"
+              through (directly or via avx2::bilinear_row): i < xs.len() = ys.len() = \
+              valid.len() = out.len() / C, and a tap r + c + k ≤ (height − 1)·stride + \
+              (width − 1)·C + C − 1 < data.len() (rows and columns clamped to the plane)"
 )]
 pub(super) fn bilinear_row<const C: usize, T: Texel>(
     row: SampleRow<'_>,
@@ -25,12 +26,14 @@ pub(super) fn bilinear_row<const C: usize, T: Texel>(
 ) {
     let plane = row.plane;
     let (w, h) = (plane.width as i32, plane.height as i32);
-    let points = row.xs.iter().zip(row.ys).zip(row.valid);
-    for (px, ((&x, &y), &valid)) in out.chunks_exact_mut(C).zip(points).skip(start) {
-        if !valid {
+    let data = plane.data;
+    for i in start..row.xs.len() {
+        let px = &mut out[i * C..(i + 1) * C];
+        if !row.valid[i] {
             px.copy_from_slice(&fill);
             continue;
         }
+        let (x, y) = (row.xs[i], row.ys[i]);
         let (fx, fy) = (x.floor(), y.floor());
         let (wx, wy) = (weight(x - fx), weight(y - fy));
         let (x0, y0) = (fx as i32, fy as i32);
@@ -39,7 +42,7 @@ pub(super) fn bilinear_row<const C: usize, T: Texel>(
         let r0 = y0.clamp(0, h - 1) as usize * plane.stride;
         let r1 = (y0 + 1).clamp(0, h - 1) as usize * plane.stride;
         for (k, o) in px.iter_mut().enumerate() {
-            let tap = |r: usize, c: usize| i32::from(plane.data[r + c + k]);
+            let tap = |r: usize, c: usize| i32::from(data[r + c + k]);
             let top = tap(r0, c0) * (ONE - wx) + tap(r0, c1) * wx;
             let bottom = tap(r1, c0) * (ONE - wx) + tap(r1, c1) * wx;
             let v = top * (ONE - wy) + bottom * wy;
