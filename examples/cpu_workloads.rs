@@ -19,6 +19,10 @@
 
 use std::time::Instant;
 
+const USAGE: &str = "usage: cpu_workloads [--threads N] [--runs N] [--format rgb8|rgba8|gray8|i420] \
+                     [--output rgba8] [--antialias] [--level scalar|avx2] [--only W1,W2] [--psnr] \
+                     [--export DIR]";
+
 use glam::DVec2;
 use omnidewarp::model::{Calibration, CameraModel, Orientation, Projection, RingModel, View};
 use omnidewarp::{CpuDewarper, DewarpOptions, FrameBuf, PixelFormat, dewarp_reference};
@@ -48,13 +52,13 @@ fn frame(format: PixelFormat, size: u32) -> FrameBuf {
     buf
 }
 
-fn parse_format(name: &str) -> PixelFormat {
+fn parse_format(name: &str) -> Result<PixelFormat, String> {
     match name {
-        "rgb8" => PixelFormat::Rgb8,
-        "rgba8" => PixelFormat::Rgba8,
-        "gray8" => PixelFormat::Gray8,
-        "i420" => PixelFormat::I420,
-        other => panic!("unknown format {other}"),
+        "rgb8" => Ok(PixelFormat::Rgb8),
+        "rgba8" => Ok(PixelFormat::Rgba8),
+        "gray8" => Ok(PixelFormat::Gray8),
+        "i420" => Ok(PixelFormat::I420),
+        other => Err(format!("unknown format {other} (rgb8, rgba8, gray8, i420)")),
     }
 }
 
@@ -92,7 +96,17 @@ fn workloads() -> Vec<(&'static str, View, bool)> {
     ]
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cpu_workloads: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (mut threads, mut runs, mut format) = (2usize, 21usize, PixelFormat::Rgb8);
     let (mut antialias, mut psnr, mut only) = (false, false, None::<String>);
@@ -100,24 +114,27 @@ fn main() {
     let mut export = None::<std::path::PathBuf>;
     let mut output = None::<PixelFormat>;
     while let Some(arg) = args.next() {
-        let mut value = || args.next().expect("flag needs a value");
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--threads" => threads = value().parse().expect("--threads N"),
-            "--runs" => runs = value().parse().expect("--runs N"),
-            "--format" => format = parse_format(&value()),
-            "--output" => output = Some(parse_format(&value())),
+            "--threads" => threads = number(&arg, &value()?)?,
+            "--runs" => runs = number(&arg, &value()?)?,
+            "--format" => format = parse_format(&value()?)?,
+            "--output" => output = Some(parse_format(&value()?)?),
             "--antialias" => antialias = true,
-            "--level" => level = Some(value().parse().expect("--level scalar|avx2")),
+            "--level" => level = Some(value()?.parse()?),
             "--psnr" => psnr = true,
-            "--only" => only = Some(value()),
-            "--export" => export = Some(value().into()),
-            other => panic!("unknown argument {other}"),
+            "--only" => only = Some(value()?),
+            "--export" => export = Some(value()?.into()),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other} ({USAGE})").into()),
         }
     }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
-        .build_global()
-        .expect("thread pool");
+        .build_global()?;
     let calibration = ring_2880();
     let src = frame(format, 2880);
     let output = output.unwrap_or(format);
@@ -131,37 +148,33 @@ fn main() {
         {
             continue;
         }
-        let mut dewarper = CpuDewarper::new(calibration.clone(), view, options).expect("dewarper");
+        let mut dewarper = CpuDewarper::new(calibration.clone(), view, options)?;
         if let Some(level) = level {
-            dewarper.set_cpu_level(level).expect("level");
+            dewarper.set_cpu_level(level)?;
         }
-        let mut out = FrameBuf::new(output, view.width, view.height).expect("output");
-        dewarper
-            .dewarp(&src.frame(), &mut out.frame_mut())
-            .expect("dewarp");
+        let mut out = FrameBuf::new(output, view.width, view.height)?;
+        dewarper.dewarp(&src.frame(), &mut out.frame_mut())?;
         if let Some(dir) = &export {
-            std::fs::create_dir_all(dir).expect("export dir");
+            std::fs::create_dir_all(dir)?;
             let frame: Vec<u8> = (0..format.plane_count())
                 .flat_map(|k| src.plane(k).to_vec())
                 .collect();
-            std::fs::write(dir.join("frame.raw"), frame).expect("write frame");
-            let map =
-                omnidewarp::source_positions(&calibration, &view, (2880, 2880)).expect("positions");
+            std::fs::write(dir.join("frame.raw"), frame)?;
+            let map = omnidewarp::source_positions(&calibration, &view, (2880, 2880))?;
             let bytes: Vec<u8> = map.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
-            std::fs::write(dir.join(format!("{name}_map.f32")), bytes).expect("write map");
-            let mut exact = FrameBuf::new(output, view.width, view.height).expect("output");
+            std::fs::write(dir.join(format!("{name}_map.f32")), bytes)?;
+            let mut exact = FrameBuf::new(output, view.width, view.height)?;
             dewarp_reference(
                 &calibration,
                 &view,
                 &options,
                 &src.frame(),
                 &mut exact.frame_mut(),
-            )
-            .expect("oracle");
+            )?;
             let oracle: Vec<u8> = (0..output.plane_count())
                 .flat_map(|k| exact.plane(k).to_vec())
                 .collect();
-            std::fs::write(dir.join(format!("{name}_oracle.raw")), oracle).expect("write");
+            std::fs::write(dir.join(format!("{name}_oracle.raw")), oracle)?;
         }
         let mut times = Vec::with_capacity(runs);
         let mut yaw = 0.0;
@@ -170,12 +183,10 @@ fn main() {
                 yaw += 1f64.to_radians();
                 let mut v = view;
                 v.orientation.yaw = yaw;
-                dewarper.set_view(v).expect("view");
+                dewarper.set_view(v)?;
             }
             let t = Instant::now();
-            dewarper
-                .dewarp(&src.frame(), &mut out.frame_mut())
-                .expect("dewarp");
+            dewarper.dewarp(&src.frame(), &mut out.frame_mut())?;
             times.push(t.elapsed().as_secs_f64());
         }
         times.sort_by(f64::total_cmp);
@@ -183,7 +194,7 @@ fn main() {
         let mpx = f64::from(view.width * view.height) / 1e6;
         print!("{name} ms={:.2} mpx_s={:.1}", median * 1e3, mpx / median);
         if psnr {
-            let mut exact = FrameBuf::new(output, view.width, view.height).expect("output");
+            let mut exact = FrameBuf::new(output, view.width, view.height)?;
             let v = *dewarper.view();
             dewarp_reference(
                 &calibration,
@@ -191,8 +202,7 @@ fn main() {
                 &options,
                 &src.frame(),
                 &mut exact.frame_mut(),
-            )
-            .expect("oracle");
+            )?;
             let (mut se, mut max, mut n) = (0f64, 0u8, 0usize);
             for k in 0..output.plane_count() {
                 for (a, b) in out.plane(k).iter().zip(exact.plane(k)) {
@@ -212,4 +222,13 @@ fn main() {
         }
         println!();
     }
+    Ok(())
+}
+
+/// A whole number ≥ 1 for `flag`.
+fn number(flag: &str, text: &str) -> Result<usize, String> {
+    text.parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("{flag} takes a whole number ≥ 1, not `{text}`"))
 }
