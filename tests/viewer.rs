@@ -698,6 +698,76 @@ fn the_gpu_renderer_draws_the_same_view_inside_egui_pass() {
     assert!(db >= 35.0, "GPU-drawn first view vs CPU dewarp: {db:.1} dB");
 }
 
+/// A device lost mid-run (destroyed after the first frame, through the viewer's test
+/// switch) is replaced in the same window: the viewer says so once, and keys, the window
+/// and screenshots work on the new device, the GPU renderer's dewarper included.
+#[test]
+fn a_lost_graphics_device_is_replaced_and_the_viewer_goes_on() {
+    let display = Display::start();
+    let ring = asset(RING).display().to_string();
+    let calib = asset(RING_CALIB).display().to_string();
+    let mut viewer = Viewer::start_with_env(
+        &display,
+        "device-lost",
+        &[&ring, "--calib", &calib, "--renderer", "gpu"],
+        vec![("OMNIVIEW_TEST_LOSE_DEVICE".into(), "1".into())],
+    );
+    let start = Instant::now();
+    let replaced = loop {
+        let lines = viewer.lines_from(0);
+        if let Some(at) = lines
+            .iter()
+            .position(|l| l.starts_with("graphics device lost"))
+        {
+            break at;
+        }
+        if let Some(status) = viewer.child.try_wait().unwrap() {
+            panic!("omniview exited ({status}) instead of replacing its lost device");
+        }
+        assert!(start.elapsed() < TIMEOUT, "no device replacement announced");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let lines = viewer.lines_from(0);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("graphics device lost"))
+            .count(),
+        1,
+        "the loss is said once: {lines:?}"
+    );
+    let after = viewer.wait_stats(replaced + 1, "a frame on the new device", |s| {
+        s.num("frames") >= 1.0 && s.get("backend") == "gpu"
+    });
+    assert_eq!(after.get("status"), "still");
+
+    viewer.key("4");
+    let stats = viewer.next_stats();
+    assert_eq!(stats.get("mode"), "stereographic");
+    let calibration = Calibration::load(&asset(RING_CALIB)).unwrap();
+    let planet_view = ViewRequest::new(ProjectionKind::Stereographic)
+        .with_size(W, H)
+        .with_yaw(stats.num("yaw").to_radians())
+        .build(&calibration)
+        .unwrap();
+    let expected = reference(RING, RING_CALIB, planet_view);
+    let shot = image::open(viewer.screenshot()).unwrap().to_rgba8();
+    let db = psnr(&shot, &expected, 0..H);
+    assert!(db >= 35.0, "screenshot on the new device: {db:.1} dB");
+    let window = viewer.import("after-loss");
+    let db = psnr(&window, &expected, VIEW_ROWS);
+    assert!(db >= 30.0, "the window after the loss: {db:.1} dB");
+    let perspective = reference(
+        RING,
+        RING_CALIB,
+        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
+    );
+    assert!(
+        psnr(&window, &perspective, VIEW_ROWS) < 20.0,
+        "key 4 did not change the picture after the loss"
+    );
+}
+
 /// Width and top-left corner of the live calibration preview in the window: 60 % of the
 /// window's width, centred, its bottom 40 px above the window's (`ui::preview_*`).
 fn preview_place(calibration: &Calibration) -> (View, (u32, u32)) {

@@ -2,7 +2,7 @@
 //! commands, asks the renderer for the view, draws the overlays with egui and presents.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use egui_wgpu::wgpu;
@@ -47,6 +47,9 @@ struct Gfx {
     egui_renderer: egui_wgpu::Renderer,
     renderer: ViewRenderer,
     adapter: String,
+    /// Why the device was lost, once it was (set by its lost callback): the next wake-up
+    /// replaces everything made on it, keeping the window.
+    lost: Arc<OnceLock<String>>,
 }
 
 /// What the last redraw showed, for mapping the pointer.
@@ -89,6 +92,9 @@ pub struct App {
     /// What the last redraw showed, in short (a change draws once more).
     signature: String,
     last_serial: Option<(usize, u64)>,
+    /// `OMNIVIEW_TEST_LOSE_DEVICE` is set: the device is destroyed once, after the first
+    /// frame shown, so that tests see a lost device replaced.
+    lose_device_for_test: bool,
 }
 
 fn seconds(start: Instant) -> f64 {
@@ -191,6 +197,7 @@ impl App {
             last_status: String::new(),
             signature: String::new(),
             last_serial: None,
+            lose_device_for_test: std::env::var_os("OMNIVIEW_TEST_LOSE_DEVICE").is_some(),
         })
     }
 
@@ -214,6 +221,37 @@ impl App {
         let window = Arc::new(event_loop.create_window(attributes).map_err(|e| {
             format!("cannot open a window: {e} (is DISPLAY or WAYLAND_DISPLAY set?)")
         })?);
+        self.gfx_in(event_loop, window)
+    }
+
+    /// A lost device's replacement: everything made on it (surface, egui's renderer and
+    /// state, the views' textures and dewarpers) made again on a new one, in the same
+    /// window. An error where no device can be had any more.
+    fn replace_lost_device(&mut self, event_loop: &ActiveEventLoop) -> Result<(), String> {
+        let Some(old) = self.gfx.take() else {
+            return Ok(());
+        };
+        let reason = old.lost.get().cloned().unwrap_or_default();
+        let window = old.window.clone();
+        drop(old);
+        let gfx = self
+            .gfx_in(event_loop, window)
+            .map_err(|e| format!("the graphics device was lost ({reason}), and {e}"))?;
+        let text = format!(
+            "graphics device lost ({reason}); drawing on a new one: {}",
+            gfx.adapter
+        );
+        gfx.window.request_redraw();
+        self.gfx = Some(gfx);
+        self.say(text);
+        self.shown = None;
+        self.signature.clear();
+        self.last_serial = None;
+        Ok(())
+    }
+
+    /// The device, surface and renderers for `window`.
+    fn gfx_in(&self, event_loop: &ActiveEventLoop, window: Arc<Window>) -> Result<Gfx, String> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
                 Box::new(event_loop.owned_display_handle()),
@@ -242,6 +280,24 @@ impl App {
             ..Default::default()
         }))
         .map_err(|e| format!("{}: cannot open the device: {e}", info.name))?;
+        let lost = Arc::new(OnceLock::new());
+        let on_lost = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let why = if message.is_empty() {
+                format!("{reason:?}")
+            } else {
+                format!("{reason:?}: {message}")
+            };
+            let _ = on_lost.set(why);
+        });
+        // Errors wgpu reports outside an error scope are printed, not panicked on; those
+        // of a device already lost are its loss, said once when it is replaced.
+        let quiet = lost.clone();
+        device.on_uncaptured_error(Arc::new(move |e| {
+            if quiet.get().is_none() {
+                eprintln!("omniview: graphics error: {e}");
+            }
+        }));
         let caps = surface.get_capabilities(&adapter);
         let format = caps
             .formats
@@ -313,6 +369,7 @@ impl App {
                 caps.usages.contains(wgpu::TextureUsages::COPY_DST),
             ),
             adapter: format!("{} ({:?})", info.name, info.backend),
+            lost,
         })
     }
 
@@ -711,6 +768,17 @@ impl ApplicationHandler<WakeUp> for App {
     }
 
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        // A poll runs the device's callbacks: a loss is seen even while nothing is drawn.
+        if let Some(gfx) = &self.gfx {
+            let _ = gfx.device.poll(wgpu::PollType::Poll);
+        }
+        if self.gfx.as_ref().is_some_and(|g| g.lost.get().is_some())
+            && let Err(e) = self.replace_lost_device(event_loop)
+        {
+            self.error = Some(e);
+            event_loop.exit();
+            return;
+        }
         self.print_stats();
         let now = self.now();
         let motion = self.state.motion;

@@ -9,7 +9,9 @@ impl App {
     pub(super) fn redraw(&mut self) {
         let t0 = Instant::now();
         let now = self.now();
-        let Some((w, h)) = self.gfx.as_ref().map(|g| (g.config.width, g.config.height)) else {
+        // Nothing is drawn on a lost device: the next wake-up replaces it.
+        let live = self.gfx.as_ref().filter(|g| g.lost.get().is_none());
+        let Some((w, h)) = live.map(|g| (g.config.width, g.config.height)) else {
             return;
         };
         let current = self.state.current;
@@ -352,6 +354,12 @@ impl App {
             }
         }
         self.stats.frame(now, t0.elapsed().as_secs_f64() * 1e3);
+        if self.lose_device_for_test && self.frames_shown >= 1 {
+            self.lose_device_for_test = false;
+            if let Some(gfx) = &self.gfx {
+                gfx.device.destroy();
+            }
+        }
         if detect_clicked {
             self.detect();
         }
