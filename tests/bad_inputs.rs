@@ -159,7 +159,7 @@ fn every_bad_input_of_the_corpus_fails_cleanly() {
 }
 
 /// A JPEG cut in half converts with a one-line warning naming the damage (the decoder greys
-/// out the rest); a bit-flipped one too, where FFmpeg's decoder finds its coded data damaged
+/// out the rest); a bit-flipped one too, where its coded data is found damaged
 /// (with the `video` feature; it converts or fails, never panics, without it).
 #[test]
 fn damaged_images_are_said() {

@@ -1,18 +1,27 @@
-//! A second opinion on JPEG stills: FFmpeg's MJPEG decoder with error detection on.
+//! A second opinion on JPEG stills: our walk of the coded data (`jpeg_scan`), then FFmpeg's
+//! MJPEG decoder with error detection on.
 //!
 //! JPEG has no checksum, and the `image` crate's decoder reads damaged entropy-coded data
 //! without a word (bit flips, or a wrong byte count in a segment): the picture comes out
-//! partly wrong. FFmpeg's decoder notices many such faults (a Huffman code that runs past
-//! its segment, a restart marker out of order) when told to treat them as errors.
+//! partly wrong. The walk finds codes out of step with the blocks the headers describe;
+//! FFmpeg's decoder notices other faults (a Huffman code that runs past its segment) when
+//! told to treat them as errors.
 
 use ffmpeg_next as ff;
 
-/// Why FFmpeg's MJPEG decoder, with `err_detect=explode+bitstream+buffer`, refuses the JPEG
-/// `bytes`; `None` where it decodes them cleanly (or FFmpeg cannot be started: no opinion).
-/// Catches many bit flips in the coded data, not all: a flip that still decodes to valid
-/// codes goes unseen (JPEG carries nothing to check it against).
+/// Why the JPEG `bytes` are damaged: their coded data does not walk to the blocks the
+/// headers describe (baseline files), or FFmpeg's MJPEG decoder, with
+/// `err_detect=explode+bitstream+buffer`, refuses them; `None` where both find them sound
+/// (or have no opinion). Catches most bit flips that spread over the picture, not all: a
+/// flip inside a coefficient's value bits keeps every code in step and goes unseen (JPEG
+/// carries nothing to check it against).
 #[must_use]
 pub fn jpeg_damage(bytes: &[u8]) -> Option<String> {
+    super::jpeg_scan::scan_damage(bytes).or_else(|| ffmpeg_damage(bytes))
+}
+
+/// FFmpeg's opinion (see [`jpeg_damage`]).
+fn ffmpeg_damage(bytes: &[u8]) -> Option<String> {
     super::init().ok()?;
     let codec = ff::decoder::find(ff::codec::Id::MJPEG)?;
     let mut options = ff::Dictionary::new();

@@ -14,6 +14,7 @@
 
 mod calibrate;
 mod jpeg;
+mod jpeg_scan;
 mod metadata;
 mod options;
 mod path;

@@ -120,7 +120,7 @@ const MAX_DECODED_BYTES: u64 = 1280 << 20;
 /// Reads an image, with limits on its file size, its sides and its decoded size. A JPEG
 /// whose entropy-coded data ends without the end-of-image marker (a file cut short) is
 /// decoded, but said in a one-line warning: the decoder greys out what is missing; so is
-/// one whose coded data FFmpeg's decoder finds damaged (`video::jpeg_damage`).
+/// one whose coded data is found damaged (`video::jpeg_damage`).
 pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
     use std::io::Read as _;
     let fail = |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: {e}", path.display()));
@@ -165,8 +165,7 @@ pub fn load_image(path: &Path) -> Result<image::DynamicImage, Failure> {
         #[cfg(feature = "video")]
         if let Some(why) = omnidewarp::video::jpeg_damage(&bytes) {
             log::warn!(
-                "{}: the JPEG's coded data is damaged (FFmpeg's decoder: {why}): parts of the \
-                 frame may be wrong",
+                "{}: the JPEG's coded data is damaged ({why}): parts of the frame may be wrong",
                 path.display()
             );
         }

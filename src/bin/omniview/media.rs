@@ -294,8 +294,8 @@ impl Worker {
                 if format == image::ImageFormat::Jpeg {
                     if let Some(why) = video::jpeg_damage(&bytes) {
                         eprintln!(
-                            "omniview: {}: the JPEG's coded data is damaged (FFmpeg's decoder: \
-                             {why}): parts of the frame may be wrong",
+                            "omniview: {}: the JPEG's coded data is damaged ({why}): parts \
+                             of the frame may be wrong",
                             self.label
                         );
                     }
