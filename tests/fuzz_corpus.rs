@@ -47,6 +47,12 @@ fn camera_path_corpus() {
     assert!(feed("camera_path", fuzz_targets::camera_path) >= 3);
 }
 
+#[cfg(feature = "video")]
+#[test]
+fn jpeg_damage_corpus() {
+    assert!(feed("jpeg_damage", fuzz_targets::jpeg_damage) >= 5);
+}
+
 #[test]
 fn image_dewarp_corpus() {
     assert!(feed("image_dewarp", fuzz_targets::image_dewarp) >= 6);

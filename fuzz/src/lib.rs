@@ -78,6 +78,19 @@ pub fn camera_path(data: &[u8]) {
 #[cfg(not(feature = "video"))]
 pub fn camera_path(_data: &[u8]) {}
 
+/// Any bytes as a JPEG still's second opinion (`video::jpeg_damage`: our walk of the coded
+/// data, then FFmpeg's decoder): it answers, never panics.
+#[cfg(feature = "video")]
+pub fn jpeg_damage(data: &[u8]) {
+    if let Some(why) = omnidewarp::video::jpeg_damage(data) {
+        assert!(!why.is_empty(), "damage without a reason");
+    }
+}
+
+/// Without omnidewarp's `video` feature there is no second opinion to fuzz.
+#[cfg(not(feature = "video"))]
+pub fn jpeg_damage(_data: &[u8]) {}
+
 /// Bytes 0–1 choose the view, the rest is an image file: decoded with limits (at most
 /// 256×256, 4 MiB), then dewarped on the CPU into a small view of each model.
 // Options set field by field: they may become `#[non_exhaustive]` (issue 9).
