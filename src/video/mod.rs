@@ -51,14 +51,17 @@ pub(crate) fn init() -> Result<()> {
     static INIT: OnceLock<std::result::Result<(), String>> = OnceLock::new();
     INIT.get_or_init(|| {
         ffmpeg_next::init().map_err(|e| format!("cannot initialise FFmpeg: {e}"))?;
-        ffmpeg_next::log::set_level(ffmpeg_next::log::Level::Fatal);
+        // Quiet: FFmpeg's own lines would interleave with ours, and every failure it reports
+        // comes back as an error we word (even "fatal" lines, such as the MJPEG decoder's
+        // "No JPEG data found in image", are only errors returned).
+        ffmpeg_next::log::set_level(ffmpeg_next::log::Level::Quiet);
         Ok(())
     })
     .clone()
     .map_err(Error::Video)
 }
 
-/// Sets how much FFmpeg itself logs to stderr (fatal errors only by default). At `Info` and
+/// Sets how much FFmpeg itself logs to stderr (nothing by default). At `Info` and
 /// above FFmpeg may print the URLs it opens, credentials included.
 pub fn set_ffmpeg_log_level(level: ffmpeg_next::log::Level) {
     if init().is_ok() {
