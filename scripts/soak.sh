@@ -180,8 +180,14 @@ while :; do
     sleep "$SAMPLE"
 done
 
-# Let the last reconnection settle (one period after a restart would be too long for CI).
-sleep 3
+# Let the last reconnection settle: until every restart has its "reconnected" line (a
+# loaded machine may take a while to start the server and the client to retry), at most
+# 30 s, then 2 s of frames after it.
+for _ in $(seq 300); do
+    [ "$(grep -c "reconnected (attempt" "$work/convert.log" || true)" -ge "$restarts" ] && break
+    sleep 0.1
+done
+sleep 2
 t_signal=$(date +%s.%N)
 if [ "$CLIENT" = convert ]; then
     kill -INT "$client"
