@@ -4,28 +4,32 @@
 //! the code boundaries (most of those that spread damage over the picture) leaves the walk
 //! ending early or late; decoders read on without a word.
 
-/// Why the entropy-coded data of the JPEG `bytes` does not hold the blocks its headers
-/// describe; `None` where it does, or where the file is not a baseline/extended Huffman JPEG
-/// with 8-bit samples (progressive, lossless, arithmetic-coded and odd files get no opinion).
-pub(super) fn scan_damage(bytes: &[u8]) -> Option<String> {
-    let mut parser = Parser::default();
-    match parser.walk(bytes) {
-        Walk::Damaged(why) => Some(why),
-        Walk::Sound | Walk::NoOpinion => None,
-    }
+/// Whether the entropy-coded data of the JPEG `bytes` holds the blocks its headers
+/// describe. Only baseline / extended Huffman JPEGs with 8-bit samples are walked:
+/// progressive, lossless, arithmetic-coded and odd files get no opinion.
+pub(super) fn walk(bytes: &[u8]) -> Walk {
+    Parser::default().walk(bytes)
 }
 
-enum Walk {
+/// What [`walk`] found.
+#[derive(Debug)]
+pub(super) enum Walk {
     Sound,
+    /// Why the coded data does not hold the blocks.
     Damaged(String),
     NoOpinion,
 }
 
-/// A Huffman table in the form of JPEG's decoding procedure (ITU T.81 F.2.2.3): per code
-/// length, the largest code (`None` where no code has that length) and the index of its
-/// first symbol.
-#[derive(Clone, Default)]
+/// Code lengths resolved by one lookup; longer codes take JPEG's decoding procedure.
+const LOOKUP_BITS: u32 = 9;
+
+/// A Huffman table: a lookup of the codes up to [`LOOKUP_BITS`] long (`(length, symbol)`
+/// by the next bits, length 0 where the code is longer), and for the longer ones JPEG's
+/// decoding procedure (ITU T.81 F.2.2.3): per code length, the largest code (`None` where
+/// no code has that length) and the first code and symbol index of that length.
+#[derive(Clone)]
 struct Huffman {
+    lookup: Vec<(u8, u8)>,
     max_code: [Option<u16>; 17],
     first_code: [u16; 17],
     first_index: [usize; 17],
@@ -35,21 +39,35 @@ struct Huffman {
 impl Huffman {
     fn new(counts: &[u8], symbols: &[u8]) -> Option<Self> {
         let mut table = Self {
+            lookup: vec![(0, 0); 1 << LOOKUP_BITS],
+            max_code: [None; 17],
+            first_code: [0; 17],
+            first_index: [0; 17],
             symbols: symbols.to_vec(),
-            ..Self::default()
         };
         let (mut code, mut index) = (0u32, 0usize);
-        for (len, &count) in (1..=16).zip(counts) {
+        for (len, &count) in (1..=16u32).zip(counts) {
             let count = usize::from(count);
+            let slot = len as usize;
             if count > 0 {
-                *table.first_code.get_mut(len)? = code as u16;
-                *table.first_index.get_mut(len)? = index;
+                *table.first_code.get_mut(slot)? = code as u16;
+                *table.first_index.get_mut(slot)? = index;
+                if len <= LOOKUP_BITS {
+                    // Every lookup index that starts with one of these codes.
+                    let spread = 1 << (LOOKUP_BITS - len);
+                    for (k, &symbol) in symbols.get(index..index + count)?.iter().enumerate() {
+                        let first = (code as usize + k) * spread;
+                        for entry in table.lookup.get_mut(first..first + spread)? {
+                            *entry = (len as u8, symbol);
+                        }
+                    }
+                }
                 code += count as u32;
                 index += count;
                 if code > 1 << len {
                     return None;
                 }
-                *table.max_code.get_mut(len)? = Some((code - 1) as u16);
+                *table.max_code.get_mut(slot)? = Some((code - 1) as u16);
             }
             code <<= 1;
         }
@@ -57,14 +75,23 @@ impl Huffman {
     }
 
     fn decode(&self, bits: &mut Bits<'_>) -> Result<u8, String> {
-        let mut code = 0u16;
-        for len in 1..=16 {
-            code = (code << 1) | bits.bit()?;
-            if let Some(max) = self.max_code.get(len).copied().flatten()
+        let ahead = bits.peek(LOOKUP_BITS);
+        if let Some(&(len, symbol)) = self.lookup.get(ahead as usize)
+            && len > 0
+        {
+            bits.consume(u32::from(len))?;
+            return Ok(symbol);
+        }
+        let ahead = bits.peek(16);
+        for len in LOOKUP_BITS + 1..=16 {
+            let code = (ahead >> (16 - len)) as u16;
+            let slot = len as usize;
+            if let Some(max) = self.max_code.get(slot).copied().flatten()
                 && code <= max
             {
-                let first = self.first_code.get(len).copied().unwrap_or(0);
-                let index = self.first_index.get(len).copied().unwrap_or(0);
+                bits.consume(len)?;
+                let first = self.first_code.get(slot).copied().unwrap_or(0);
+                let index = self.first_index.get(slot).copied().unwrap_or(0);
                 return self
                     .symbols
                     .get(index + usize::from(code - first))
@@ -72,17 +99,21 @@ impl Huffman {
                     .ok_or_else(|| "a Huffman code past its table".to_string());
             }
         }
+        bits.consume(16)?;
         Err("a bit sequence that is no Huffman code".into())
     }
 }
 
-/// The bits of one run of entropy-coded data: stuffed `FF 00` bytes read as `FF`; a marker
-/// ends the run.
+/// The bits of one run of entropy-coded data, read ahead into a 64-bit buffer: stuffed
+/// `FF 00` bytes read as `FF`; a marker (or the file's end) ends the run.
 struct Bits<'a> {
     data: &'a [u8],
+    /// The next byte to read into the buffer.
     at: usize,
-    byte: u8,
-    left: u8,
+    /// The bits read ahead: the low `count` bits, the next one highest.
+    buffer: u64,
+    count: u32,
+    ended: bool,
 }
 
 impl<'a> Bits<'a> {
@@ -90,41 +121,68 @@ impl<'a> Bits<'a> {
         Self {
             data,
             at,
-            byte: 0,
-            left: 0,
+            buffer: 0,
+            count: 0,
+            ended: false,
         }
     }
 
-    fn bit(&mut self) -> Result<u16, String> {
-        if self.left == 0 {
-            match (self.data.get(self.at), self.data.get(self.at + 1)) {
+    fn fill(&mut self) {
+        while self.count <= 56 && !self.ended {
+            let byte = match (self.data.get(self.at), self.data.get(self.at + 1)) {
                 (Some(0xFF), Some(0x00)) => {
-                    self.byte = 0xFF;
                     self.at += 2;
+                    0xFF
                 }
                 (Some(0xFF), _) | (None, _) => {
-                    return Err("the coded data ends before the last block".into());
+                    self.ended = true;
+                    break;
                 }
                 (Some(&b), _) => {
-                    self.byte = b;
                     self.at += 1;
+                    b
                 }
-            }
-            self.left = 8;
+            };
+            self.buffer = self.buffer << 8 | u64::from(byte);
+            self.count += 8;
         }
-        self.left -= 1;
-        Ok(u16::from(self.byte >> self.left & 1))
+    }
+
+    /// The next `n ≤ 16` bits, zeros past the run's end.
+    fn peek(&mut self, n: u32) -> u32 {
+        if self.count < n {
+            self.fill();
+        }
+        let mask = (1u64 << n) - 1;
+        let bits = if self.count >= n {
+            self.buffer >> (self.count - n)
+        } else {
+            self.buffer << (n - self.count)
+        };
+        (bits & mask) as u32
+    }
+
+    fn consume(&mut self, n: u32) -> Result<(), String> {
+        if self.count < n {
+            self.fill();
+        }
+        if self.count < n {
+            return Err("the coded data ends before the last block".into());
+        }
+        self.count -= n;
+        Ok(())
     }
 
     fn skip(&mut self, n: u8) -> Result<(), String> {
-        (0..n).try_for_each(|_| self.bit().map(drop))
+        self.consume(u32::from(n))
     }
 
-    /// Bytes of coded data between the end of the walk and the next marker (fill bytes
-    /// `FF` before it are allowed).
+    /// Bytes of coded data between the end of the walk and the next marker (whole bytes
+    /// read ahead count; fill bytes `FF` before the marker are allowed), and where that
+    /// marker starts.
     fn extraneous_bytes(&self) -> (usize, usize) {
         let mut at = self.at;
-        let mut extra = 0;
+        let mut extra = self.count as usize / 8;
         loop {
             match (self.data.get(at), self.data.get(at + 1)) {
                 (Some(0xFF), Some(0x00)) => {
@@ -378,7 +436,14 @@ fn block(bits: &mut Bits<'_>, dc: &Huffman, ac: &Huffman) -> Result<(), String> 
 
 #[cfg(test)]
 mod tests {
-    use super::{Parser, Walk, scan_damage};
+    use super::{Walk, walk};
+
+    fn scan_damage(bytes: &[u8]) -> Option<String> {
+        match walk(bytes) {
+            Walk::Damaged(why) => Some(why),
+            Walk::Sound | Walk::NoOpinion => None,
+        }
+    }
 
     const RING: &[u8] = include_bytes!("../../assets/synthetic_ring/ring_1440.jpg");
     const SAMPLE: &[u8] = include_bytes!("../../assets/opencv_sample/sample.jpg");
@@ -389,10 +454,6 @@ mod tests {
     /// 17×13 grey: one component, partial blocks (ImageMagick).
     const GRAY: &[u8] = include_bytes!("../../tests/fixtures/jpeg/gray_17x13.jpg");
     const PROGRESSIVE: &[u8] = include_bytes!("../../tests/fixtures/jpeg/progressive.jpg");
-
-    fn walk(bytes: &[u8]) -> Walk {
-        Parser::default().walk(bytes)
-    }
 
     fn scan_start(bytes: &[u8]) -> usize {
         bytes.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap()
