@@ -375,6 +375,39 @@ fn view(kind: ProjectionKind, yaw_deg: f64, fov_deg: Option<f64>, calib: &str) -
 }
 
 /// The shift (pixels, −max..=max) that best maps rows `rows` of `before` onto `after`.
+/// The CPU dewarp of the ring sample as omniview first shows it: the default PTZ view,
+/// window-sized.
+fn first_view_reference() -> image::RgbaImage {
+    reference(
+        RING,
+        RING_CALIB,
+        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
+    )
+}
+
+/// The CPU dewarp of the ring sample as key 4's little planet at `yaw_deg`, window-sized.
+fn planet_reference(yaw_deg: f64) -> image::RgbaImage {
+    let calibration = Calibration::load(&asset(RING_CALIB)).unwrap();
+    let planet_view = ViewRequest::new(ProjectionKind::Stereographic)
+        .with_size(W, H)
+        .with_yaw(yaw_deg.to_radians())
+        .build(&calibration)
+        .unwrap();
+    reference(RING, RING_CALIB, planet_view)
+}
+
+/// omniview on the ring sample with its calibration and the GPU renderer, `env` added.
+fn start_on_ring_with_gpu(display: &Display, name: &str, env: Vec<(String, String)>) -> Viewer {
+    let ring = asset(RING).display().to_string();
+    let calib = asset(RING_CALIB).display().to_string();
+    Viewer::start_with_env(
+        display,
+        name,
+        &[&ring, "--calib", &calib, "--renderer", "gpu"],
+        env,
+    )
+}
+
 fn best_shift(
     before: &image::RgbaImage,
     after: &image::RgbaImage,
@@ -433,11 +466,7 @@ fn a_still_looks_right_and_answers_drag_wheel_keys_and_screenshots() {
     // The first view is the CPU dewarp of the default PTZ view at the window's size.
     let window = viewer.import("first");
     assert_eq!(window.dimensions(), (W, H));
-    let expected = reference(
-        RING,
-        RING_CALIB,
-        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
-    );
+    let expected = first_view_reference();
     let db = psnr(&window, &expected, VIEW_ROWS);
     assert!(db >= 35.0, "first view vs CPU dewarp: {db:.1} dB");
 
@@ -502,13 +531,7 @@ fn a_still_looks_right_and_answers_drag_wheel_keys_and_screenshots() {
     let stats = viewer.next_stats();
     assert_eq!(stats.get("mode"), "stereographic");
     let planet = image::open(viewer.screenshot()).unwrap().to_rgba8();
-    let calibration = Calibration::load(&asset(RING_CALIB)).unwrap();
-    let planet_view = ViewRequest::new(ProjectionKind::Stereographic)
-        .with_size(W, H)
-        .with_yaw(stats.num("yaw").to_radians())
-        .build(&calibration)
-        .unwrap();
-    let expected = reference(RING, RING_CALIB, planet_view);
+    let expected = planet_reference(stats.num("yaw"));
     let db = psnr(&planet, &expected, 0..H);
     assert!(db >= 35.0, "little planet vs CPU dewarp: {db:.1} dB");
     let window = viewer.import("planet");
@@ -677,23 +700,13 @@ fn a_live_stream_plays_and_a_dead_one_shows_reconnecting_while_keys_answer() {
 #[test]
 fn the_gpu_renderer_draws_the_same_view_inside_egui_pass() {
     let display = Display::start();
-    let ring = asset(RING).display().to_string();
-    let calib = asset(RING_CALIB).display().to_string();
-    let mut viewer = Viewer::start(
-        &display,
-        "gpu",
-        &[&ring, "--calib", &calib, "--renderer", "gpu"],
-    );
+    let mut viewer = start_on_ring_with_gpu(&display, "gpu", Vec::new());
     let first = viewer.wait_stats(0, "the first frame", |s| {
         s.num("frames") >= 1.0 && s.get("status") == "still"
     });
     assert_eq!(first.get("backend"), "gpu");
     let window = viewer.import("gpu");
-    let expected = reference(
-        RING,
-        RING_CALIB,
-        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
-    );
+    let expected = first_view_reference();
     let db = psnr(&window, &expected, VIEW_ROWS);
     assert!(db >= 35.0, "GPU-drawn first view vs CPU dewarp: {db:.1} dB");
 }
@@ -704,14 +717,8 @@ fn the_gpu_renderer_draws_the_same_view_inside_egui_pass() {
 #[test]
 fn a_lost_graphics_device_is_replaced_and_the_viewer_goes_on() {
     let display = Display::start();
-    let ring = asset(RING).display().to_string();
-    let calib = asset(RING_CALIB).display().to_string();
-    let mut viewer = Viewer::start_with_env(
-        &display,
-        "device-lost",
-        &[&ring, "--calib", &calib, "--renderer", "gpu"],
-        vec![("OMNIVIEW_TEST_LOSE_DEVICE".into(), "1".into())],
-    );
+    let lose = vec![("OMNIVIEW_TEST_LOSE_DEVICE".into(), "1".into())];
+    let mut viewer = start_on_ring_with_gpu(&display, "device-lost", lose);
     let start = Instant::now();
     let replaced = loop {
         let lines = viewer.lines_from(0);
@@ -744,24 +751,14 @@ fn a_lost_graphics_device_is_replaced_and_the_viewer_goes_on() {
     viewer.key("4");
     let stats = viewer.next_stats();
     assert_eq!(stats.get("mode"), "stereographic");
-    let calibration = Calibration::load(&asset(RING_CALIB)).unwrap();
-    let planet_view = ViewRequest::new(ProjectionKind::Stereographic)
-        .with_size(W, H)
-        .with_yaw(stats.num("yaw").to_radians())
-        .build(&calibration)
-        .unwrap();
-    let expected = reference(RING, RING_CALIB, planet_view);
+    let expected = planet_reference(stats.num("yaw"));
     let shot = image::open(viewer.screenshot()).unwrap().to_rgba8();
     let db = psnr(&shot, &expected, 0..H);
     assert!(db >= 35.0, "screenshot on the new device: {db:.1} dB");
     let window = viewer.import("after-loss");
     let db = psnr(&window, &expected, VIEW_ROWS);
     assert!(db >= 30.0, "the window after the loss: {db:.1} dB");
-    let perspective = reference(
-        RING,
-        RING_CALIB,
-        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
-    );
+    let perspective = first_view_reference();
     assert!(
         psnr(&window, &perspective, VIEW_ROWS) < 20.0,
         "key 4 did not change the picture after the loss"
@@ -1140,11 +1137,7 @@ fn a_v4l2_camera_plays() {
         "the camera stopped"
     );
     let window = viewer.import("v4l2");
-    let expected = reference(
-        RING,
-        RING_CALIB,
-        view(ProjectionKind::Perspective, 0.0, None, RING_CALIB),
-    );
+    let expected = first_view_reference();
     let db = psnr(&window, &expected, VIEW_ROWS);
     // The camera's picture went through 4:2:0 chroma: a little below a still's figure.
     assert!(
