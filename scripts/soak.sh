@@ -79,10 +79,14 @@ heading_at_top_deg = 0.0
 mirrored = true
 EOF
 
-listening() { # whether a TCP listener is on 127.0.0.1:$port
+listening() { # whether 127.0.0.1:$port listens, or serves a client already
+    # ffmpeg's `-listen 1` takes one client and closes its listener: a client that connects
+    # between two polls leaves only the established connection to see (state 01; missing
+    # it had a serving server replaced, and its client count one reconnection too many).
     local hex
     hex=$(printf '0100007F:%04X' "$port")
-    awk -v a="$hex" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
+    awk -v a="$hex" '$2 == a && ($4 == "0A" || $4 == "01") { found = 1 } END { exit !found }' \
+        /proc/net/tcp
 }
 
 start_server() {
