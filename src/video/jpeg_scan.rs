@@ -27,7 +27,6 @@ const LOOKUP_BITS: u32 = 9;
 /// by the next bits, length 0 where the code is longer), and for the longer ones JPEG's
 /// decoding procedure (ITU T.81 F.2.2.3): per code length, the largest code (`None` where
 /// no code has that length) and the first code and symbol index of that length.
-#[derive(Clone)]
 struct Huffman {
     lookup: Vec<(u8, u8)>,
     max_code: [Option<u16>; 17],
@@ -99,6 +98,8 @@ impl Huffman {
                     .ok_or_else(|| "a Huffman code past its table".to_string());
             }
         }
+        // No code of any length: that is the data ending early where fewer than 16 bits
+        // were left, else a bit sequence no table holds.
         bits.consume(16)?;
         Err("a bit sequence that is no Huffman code".into())
     }
